@@ -1,0 +1,59 @@
+# Aftercare Assistant. `make help` lists the verbs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+BIN       := $(VENV)/bin
+LOCK      := requirements.lock
+STAMP     := $(VENV)/.installed
+PYTHON    ?= $(shell scripts/find-python310)
+PYTEST_ARGS ?=
+
+.PHONY: help install train run test test-fast lint lock validate eval clean
+
+help: ## list the verbs
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv with Python 3.10 and install the locked dependencies
+
+$(STAMP): $(LOCK) pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "error: Python 3.10 not found. Rasa 3.6 needs Python 3.8-3.10; install 3.10 (e.g. pyenv install 3.10) or pass PYTHON=/path/to/python3.10" >&2; exit 1; fi
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 10) else 1)' || { echo "error: $(PYTHON) is not Python 3.10" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "pip==24.2"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(LOCK) 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	@$(BIN)/python -c 'import rasa, rasa_sdk, spacy, sqlalchemy' || { echo "error: dependency install failed" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+lock: ## refresh requirements.lock from pyproject.toml (needs network access to PyPI)
+	python3 -m pip install --quiet uv
+	python3 -m uv pip compile pyproject.toml --extra dev --python-version 3.10 \
+	  --python-platform x86_64-manylinux_2_28 --no-header -o $(LOCK)
+
+validate: install ## check the training data and domain
+	$(BIN)/rasa data validate --fail-on-warnings
+
+train: install ## train the model if training data or config changed
+	$(BIN)/aftercare train
+
+run: install ## install, train if needed, start the assistant on localhost (Ctrl-C stops it)
+	$(BIN)/aftercare run
+
+test: install ## install and run the whole test suite (trains what the conversation tests need)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install ## run only the fast, hermetic tests
+	$(BIN)/python -m pytest -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check bot actions tests
+	$(BIN)/mypy bot actions
+
+eval: install ## print the triage and NLU evaluations
+	$(BIN)/aftercare eval triage
+	$(BIN)/aftercare eval nlu
+
+clean: ## remove trained models, the runtime folder and caches (keeps .venv and .env)
+	rm -rf models/*.tar.gz var .pytest_cache .ruff_cache .mypy_cache

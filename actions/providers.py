@@ -1,0 +1,43 @@
+"""Cached providers for what the actions depend on, built on first use (never at import time).
+
+Each action takes an optional instance in its constructor, so tests hand in their own
+knowledge base or a session factory on a temporary database.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable
+
+from sqlalchemy.orm import sessionmaker
+
+from bot.knowledge import ClinicSettings, KnowledgeBase, get_clinic_settings, get_knowledge_base
+from bot.settings import Settings
+from bot.storage import make_engine, make_session_factory
+from bot.storage.flags import raise_flag
+
+
+def knowledge_base() -> KnowledgeBase:
+    """Return the process-wide knowledge base."""
+    return get_knowledge_base()
+
+
+def clinic_settings() -> ClinicSettings:
+    """Return the process-wide clinic settings."""
+    return get_clinic_settings()
+
+
+@lru_cache(maxsize=1)
+def session_factory() -> sessionmaker:
+    """Return a session factory on ``Settings.database_url``."""
+    return make_session_factory(make_engine(Settings.from_env().database_url))
+
+
+def flag_writer(factory: Callable[[], sessionmaker] = session_factory) -> Callable[..., Any]:
+    """Return a function that stores one flag in its own transaction."""
+
+    def write(**flag: Any) -> None:
+        with factory().begin() as session:
+            raise_flag(session=session, **flag)
+
+    return write

@@ -1,0 +1,123 @@
+"""``aftercare run``: train if needed, then start the action server, Rasa and the dashboard together."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import yaml
+
+from bot.auth_token import resolve_token
+from bot.settings import Settings
+from bot.supervisor import Service, Supervisor
+from bot.training import ensure_model, rasa_executable
+
+CHILD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "SANIC_HOST": "127.0.0.1"}
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``run`` subcommand."""
+    parser = subparsers.add_parser("run", help="start the whole assistant on localhost")
+    parser.add_argument("--no-train", action="store_true", help="fail instead of training a missing model")
+    parser.add_argument("--no-dashboard", action="store_true", help="do not start the staff dashboard")
+    parser.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait for the servers")
+    parser.set_defaults(func=_run)
+
+
+def runtime_endpoints(settings: Settings) -> Path:
+    """Write the endpoints file with the configured action server port into ``var/``."""
+    source = yaml.safe_load((settings.project_root / "endpoints.yml").read_text(encoding="utf-8"))
+    source["action_endpoint"] = {"url": f"http://127.0.0.1:{settings.action_port}/webhook"}
+    target = settings.var_dir / "endpoints.yml"
+    target.write_text(yaml.safe_dump(source, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def build_services(settings: Settings, model: Path, token: str, with_dashboard: bool) -> List[Service]:
+    """Describe the servers that make up the assistant."""
+    rasa = rasa_executable()
+    services = [
+        Service(
+            name="actions",
+            command=[rasa, "run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
+            health_url=f"http://127.0.0.1:{settings.action_port}/health",
+            env=dict(CHILD_ENV),
+        ),
+        Service(
+            name="rasa",
+            command=[
+                rasa, "run", "--enable-api", "--auth-token", token,
+                "--interface", "127.0.0.1", "--port", str(settings.rasa_port),
+                "--model", str(model),
+                "--endpoints", str(runtime_endpoints(settings)),
+                "--credentials", str(settings.project_root / "credentials.yml"),
+            ],
+            health_url=f"http://127.0.0.1:{settings.rasa_port}/",
+            env=dict(CHILD_ENV),
+        ),
+    ]
+    if with_dashboard and importlib.util.find_spec("bot.dashboard") is not None:
+        services.append(
+            Service(
+                name="dashboard",
+                command=[sys.executable, "-m", "bot.cli", "dashboard", "--port", str(settings.dashboard_port)],
+                health_url=f"http://127.0.0.1:{settings.dashboard_port}/login",
+                env=dict(CHILD_ENV),
+            )
+        )
+    return services
+
+
+def _upgrade_database(settings: Settings) -> None:
+    if importlib.util.find_spec("bot.cli.db") is not None:
+        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=settings.project_root, check=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    token = resolve_token(settings.rasa_auth_token, settings.project_root / ".env")
+    if token.origin == "generated":
+        print(f"[aftercare] generated RASA_AUTH_TOKEN={token.value} (saved in .env)")
+    if args.no_train:
+        from bot.training import model_path
+
+        model = model_path(settings.project_root)
+        if not model.exists():
+            print(f"[aftercare] no trained model at {model}; run `make train`")
+            return 1
+    else:
+        model = ensure_model(settings.project_root).path
+    _upgrade_database(settings)
+    services = build_services(settings, model, token.value, with_dashboard=not args.no_dashboard)
+    supervisor = Supervisor(services, cwd=str(settings.project_root))
+    supervisor.start()
+    try:
+        if not supervisor.wait_until_up(args.startup_timeout):
+            print("[aftercare] the servers did not come up; stopping.")
+            supervisor.stop()
+            return 1
+        _print_urls(settings, services, token.value)
+        return supervisor.run_until_stopped()
+    finally:
+        supervisor.stop()
+
+
+def _print_urls(settings: Settings, services: List[Service], token: str) -> None:
+    rasa = f"http://localhost:{settings.rasa_port}"
+    lines = [
+        "",
+        "Aftercare Assistant is up.",
+        f"  Chat (REST):     curl -s -XPOST {rasa}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hello\"}}'",
+        f"  Rasa HTTP API:   {rasa}/status?token=<RASA_AUTH_TOKEN> (token in .env)",
+        f"  Action server:   http://localhost:{settings.action_port}/health",
+    ]
+    if any(s.name == "dashboard" for s in services):
+        lines.append(f"  Staff dashboard: http://localhost:{settings.dashboard_port}/")
+    lines.append(f"  Database:        {settings.database_url}")
+    lines.append("Press Ctrl-C to stop everything.")
+    print("\n".join(f"[aftercare] {line}" for line in lines), flush=True)

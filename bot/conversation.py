@@ -1,0 +1,208 @@
+"""Decide what the assistant says for a question, a flag, a hand-off or a detail.
+
+The custom actions are thin adapters: they read the tracker, call one function here
+and dispatch the returned :class:`Reply` objects by response name. Every sentence lives
+in ``domain.yml`` (responses) or ``knowledge/`` (answers); this module only chooses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from bot.knowledge import ClinicSettings, KnowledgeBase
+from bot.triage import Level
+
+logger = logging.getLogger(__name__)
+
+RED_FLAG_INTENTS = frozenset({"report_pain", "report_fever", "report_infection", "report_allergic_reaction"})
+KNOWLEDGE_INTENTS = frozenset(
+    {
+        "ask_peeling", "ask_peel_off", "ask_pimples", "report_redness_swelling", "ask_makeup", "ask_sun",
+        "ask_exercise", "ask_skincare", "ask_results", "ask_home_roller", "ask_contraindications",
+        "ask_safety",
+    }
+) | RED_FLAG_INTENTS
+
+# Self-care topics found by the triage engine, and the question they answer. Used when the
+# classifier picked a red-flag intent for a message whose red flag was negated
+# ("no fever, just peeling"): we answer about the peeling instead of frightening anyone.
+TOPIC_INTENTS: Mapping[str, str] = {
+    "peeling": "ask_peeling",
+    "pimples": "ask_pimples",
+    "breakout": "ask_pimples",
+    "redness": "report_redness_swelling",
+    "swelling": "report_redness_swelling",
+    "itching": "report_redness_swelling",
+    "dryness": "report_redness_swelling",
+    "tightness": "report_redness_swelling",
+    "bruising": "report_redness_swelling",
+    "pigmentation": "report_redness_swelling",
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One response to send: a domain response name and the values it is filled with."""
+
+    response: str
+    values: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What an action knows about the patient's latest message."""
+
+    conversation_id: str
+    channel: str
+    text: str
+    intent: Optional[str]
+    triage: Mapping[str, Any]
+    days_since: Optional[int] = None
+    procedure: Optional[str] = None
+    last_topic: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Replies to send plus the topic answered (remembered for follow-up details)."""
+
+    replies: List[Reply]
+    topic: Optional[str] = None
+
+
+def _triage_level(turn: Turn) -> Level:
+    return Level.parse(str(turn.triage.get("level", "none")))
+
+
+def _topic_intent(turn: Turn) -> Optional[str]:
+    for topic in turn.triage.get("topics", []) or []:
+        if topic in TOPIC_INTENTS:
+            return TOPIC_INTENTS[topic]
+    return None
+
+
+def answer_from_knowledge(
+    kb: KnowledgeBase, clinic: ClinicSettings, intent: str, turn: Turn, offer_more: bool = True
+) -> Outcome:
+    """Answer ``intent`` from the knowledge base, or say plainly that we have no checked answer."""
+    answer = kb.answer(intent, days_since=turn.days_since, procedure=turn.procedure, clinic=clinic)
+    if not answer.found:
+        return Outcome([Reply("utter_no_answer")])
+    replies = [Reply("utter_kb_answer", {"answer": answer.text, "source": "; ".join(answer.source_titles)})]
+    if offer_more:
+        replies.append(Reply("utter_offer_more"))
+    return Outcome(replies, topic=intent)
+
+
+def answer_question(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -> Outcome:
+    """Answer the patient's aftercare question (the rules send every knowledge intent here)."""
+    intent = turn.intent or ""
+    if intent in RED_FLAG_INTENTS and _triage_level(turn) < Level.ROUTINE:
+        # The words were about pain/fever/infection/allergy but the engine found no report of it
+        # (negated, or a general question). Never frighten; answer what was actually reported.
+        topic_intent = _topic_intent(turn)
+        if turn.triage.get("negated"):
+            replies = [Reply("utter_symptom_not_reported")]
+            if topic_intent:
+                replies += answer_from_knowledge(kb, clinic, topic_intent, turn).replies
+            return Outcome(replies, topic=topic_intent)
+    if intent not in KNOWLEDGE_INTENTS:
+        return Outcome([Reply("utter_no_answer")])
+    return answer_from_knowledge(kb, clinic, intent, turn)
+
+
+def acknowledge_details(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -> Outcome:
+    """Thank the patient for a detail and, if a question was pending, answer it again with it."""
+    if turn.days_since is not None and turn.last_topic in KNOWLEDGE_INTENTS:
+        outcome = answer_from_knowledge(kb, clinic, turn.last_topic or "", turn)
+        return Outcome([Reply("utter_details_noted", {"days": turn.days_since})] + outcome.replies, outcome.topic)
+    if turn.days_since is not None:
+        return Outcome([Reply("utter_details_noted", {"days": turn.days_since}), Reply("utter_offer_more")])
+    if turn.procedure:
+        return Outcome([Reply("utter_procedure_noted", {"procedure": turn.procedure}), Reply("utter_ask_days_since")])
+    return Outcome([Reply("utter_ask_days_since")])
+
+
+FlagWriter = Callable[..., None]
+
+
+def _store(write_flag: FlagWriter, **flag: Any) -> bool:
+    try:
+        write_flag(**flag)
+    except Exception:  # the reply must go out even when the database is full or down
+        logger.exception("Could not store %s flag for conversation %s", flag.get("kind"), flag.get("conversation_id"))
+        return False
+    return True
+
+
+def record_triage_flag(write_flag: FlagWriter, kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -> Outcome:
+    """Record the escalation the safety policy just sent, explain it, then finish the patient's turn."""
+    level = _triage_level(turn)
+    findings: Sequence[Mapping[str, Any]] = turn.triage.get("findings", []) or []
+    red = [f for f in findings if Level.parse(str(f.get("level", "none"))) >= Level.ROUTINE] or list(findings)
+    matched = ", ".join(dict.fromkeys(str(f.get("text", "")) for f in red if f.get("text")))
+    replies: List[Reply] = []
+    if level >= Level.ROUTINE:
+        stored = _store(
+            write_flag,
+            conversation_id=turn.conversation_id,
+            channel=turn.channel,
+            level=level.value,
+            kind="triage",
+            reason=f"{level.value}: {matched}" if matched else level.value,
+            rule=str(turn.triage.get("rule", "")),
+            matched_text=matched,
+            message=turn.text,
+            channel_user_id=turn.conversation_id,
+        )
+        if stored:
+            replies.append(Reply("utter_flag_recorded"))
+        if matched:
+            replies.append(Reply("utter_flag_detail", {"matched": matched}))
+    rest = _rest_of_turn(write_flag, kb, clinic, turn)
+    return Outcome(replies + rest.replies, rest.topic)
+
+
+def _rest_of_turn(write_flag: FlagWriter, kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -> Outcome:
+    """Answer what else the message asked: a question next to a red flag, or a request for a person."""
+    if turn.intent == "request_human":
+        return request_human(write_flag, turn)
+    if turn.intent in KNOWLEDGE_INTENTS and turn.intent not in RED_FLAG_INTENTS:
+        return answer_from_knowledge(kb, clinic, turn.intent or "", turn, offer_more=False)
+    return Outcome([])
+
+
+def request_human(write_flag: FlagWriter, turn: Turn) -> Outcome:
+    """Flag the conversation for a call back and tell the patient when to expect it."""
+    stored = _store(
+        write_flag,
+        conversation_id=turn.conversation_id,
+        channel=turn.channel,
+        level="handoff",
+        kind="handoff",
+        reason="patient asked to talk to a person",
+        rule="request_human",
+        matched_text="",
+        message=turn.text,
+        channel_user_id=turn.conversation_id,
+    )
+    return Outcome([Reply("utter_handoff" if stored else "utter_handoff_failed")])
+
+
+def flag_repeated_fallback(write_flag: FlagWriter, turn: Turn) -> Outcome:
+    """Two misunderstood messages in a row: ask staff to read the conversation."""
+    _store(
+        write_flag,
+        conversation_id=turn.conversation_id,
+        channel=turn.channel,
+        level="fallback",
+        kind="fallback",
+        reason="two messages in a row not understood",
+        rule="nlu_fallback_twice",
+        matched_text="",
+        message=turn.text,
+        channel_user_id=turn.conversation_id,
+    )
+    return Outcome([Reply("utter_fallback_flagged")])

@@ -1,0 +1,1 @@
+"""Offline evaluations that back configuration choices with measured figures."""

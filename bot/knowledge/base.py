@@ -1,0 +1,107 @@
+"""The in-memory knowledge base and the answers it gives.
+
+Modelled on rasa_sdk's knowledge-base design: a store built once from validated data,
+handed to the actions, queried with the intent plus what is known about the patient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
+
+from bot.knowledge.clinic import ClinicSettings
+from bot.knowledge.procedures import normalise_procedure
+from bot.knowledge.schema import Entry
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the knowledge base says about one question; ``found`` False means "no answer"."""
+
+    found: bool
+    intent: str
+    entry_id: Optional[str] = None
+    text: str = ""
+    sources: List[str] = field(default_factory=list)
+    source_titles: List[str] = field(default_factory=list)
+    title: Optional[str] = None
+    follow_up: List[str] = field(default_factory=list)
+
+
+def whole_days(value: object) -> Optional[int]:
+    """Turn a slot or entity value into whole days since treatment, None when unusable."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value == value:  # NaN is not a day
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+class KnowledgeBase:
+    """Validated entries, and the rules for picking the best one for a question."""
+
+    def __init__(self, entries: Iterable[Entry], source_titles: Mapping[str, str]) -> None:
+        self.entries: Tuple[Entry, ...] = tuple(entries)
+        self._source_titles: Dict[str, str] = dict(source_titles)
+        self._by_id: Dict[str, Entry] = {entry.id: entry for entry in self.entries}
+
+    def intents(self) -> Set[str]:
+        """Return every intent at least one entry answers."""
+        return {intent for entry in self.entries for intent in entry.intents}
+
+    def entry(self, entry_id: str) -> Optional[Entry]:
+        """Return the entry with ``entry_id`` (e.g. one named in ``follow_up``), if any."""
+        return self._by_id.get(entry_id)
+
+    def source_title(self, source: str) -> str:
+        """Describe a seed document for staff: its title followed by its file name."""
+        return f"{self._source_titles.get(source, source)} ({source})"
+
+    def select(self, intent: str, days_since: object = None, procedure: Optional[str] = None) -> Optional[Entry]:
+        """Return the most specific entry for the question, or None when there is none.
+
+        Loading guarantees no two matching entries share a specificity, so the pick is unique.
+        """
+        days = whole_days(days_since)
+        canonical = normalise_procedure(procedure)
+        matching = [
+            entry
+            for entry in self.entries
+            if intent in entry.intents and entry.conditions.matches(days, canonical)
+        ]
+        return max(matching, key=lambda entry: entry.conditions.specificity, default=None)
+
+    def render(self, entry: Entry, clinic: ClinicSettings) -> str:
+        """Fill the entry's placeholders with the clinic's values."""
+        return entry.answer.format_map(clinic.as_template_values())
+
+    def answer(
+        self,
+        intent: str,
+        days_since: object = None,
+        procedure: Optional[str] = None,
+        clinic: Optional[ClinicSettings] = None,
+    ) -> Answer:
+        """Answer ``intent`` for a patient ``days_since`` days after ``procedure``.
+
+        Without ``clinic`` the configured clinic (``get_clinic_settings()``) fills the text.
+        """
+        entry = self.select(intent, days_since, procedure)
+        if entry is None:
+            return Answer(found=False, intent=intent)
+        if clinic is None:
+            from bot.knowledge.providers import get_clinic_settings
+
+            clinic = get_clinic_settings()
+        return Answer(
+            found=True,
+            intent=intent,
+            entry_id=entry.id,
+            text=self.render(entry, clinic),
+            sources=list(entry.sources),
+            source_titles=[self.source_title(source) for source in entry.sources],
+            title=entry.title,
+            follow_up=list(entry.follow_up),
+        )

@@ -1,0 +1,141 @@
+"""Clinic settings: the clinic's own name, numbers and policies that answers refer to.
+
+Answers mention "{clinic_phone}" rather than a number so one knowledge base serves every
+clinic; each clinic keeps its values in ``knowledge/clinic.yml`` (the shipped
+``clinic.example.yml`` is the fallback and the template to copy).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Dict, Mapping
+
+from bot.knowledge.errors import KnowledgeError, Problem, fail
+from bot.knowledge.yaml_files import display_path, read_yaml
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+EXAMPLE_FILE_NAME = "clinic.example.yml"
+
+# Environment variables (as collected in ``Settings.extra``) that override single fields,
+# so a deployment can change a number without editing files.
+ENV_OVERRIDES: Mapping[str, str] = {
+    "AFTERCARE_CLINIC_NAME": "clinic_name",
+    "AFTERCARE_CLINIC_PHONE": "phone",
+    "AFTERCARE_EMERGENCY_NUMBER": "emergency_number",
+}
+
+# Field name in clinic.yml -> placeholder name usable in answers.
+PLACEHOLDERS: Mapping[str, str] = {
+    "clinic_name": "clinic_name",
+    "phone": "clinic_phone",
+    "email": "clinic_email",
+    "opening_hours": "opening_hours",
+    "emergency_number": "emergency_number",
+    "out_of_hours": "out_of_hours",
+    "sessions_course": "sessions_course",
+    "response_time": "response_time",
+    "country": "country",
+}
+
+TEMPLATE_FIELDS = frozenset(PLACEHOLDERS.values())
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    """The clinic-specific values that answers and responses are filled in with."""
+
+    clinic_name: str
+    phone: str
+    email: str
+    opening_hours: str
+    emergency_number: str
+    out_of_hours: str
+    sessions_course: str
+    response_time: str
+    country: str
+    source: str = ""
+    is_example: bool = False
+
+    def as_template_values(self) -> Dict[str, str]:
+        """Return the placeholder values answers may use, e.g. ``{"clinic_phone": ...}``."""
+        return {placeholder: getattr(self, name) for name, placeholder in PLACEHOLDERS.items()}
+
+
+_FIELD_NAMES = tuple(PLACEHOLDERS)
+
+
+def _problems_in(data: object, shown_as: str) -> list[Problem]:
+    if not isinstance(data, dict):
+        return [Problem(shown_as, "must be a mapping of clinic fields (key: value)")]
+    problems = [
+        Problem(shown_as, f"unknown key (allowed: {', '.join(_FIELD_NAMES)})", field=str(key))
+        for key in data
+        if key not in PLACEHOLDERS
+    ]
+    for name in _FIELD_NAMES:
+        value = data.get(name)
+        if name not in data:
+            problems.append(Problem(shown_as, "is missing", field=name))
+        elif not isinstance(value, str):
+            problems.append(
+                Problem(shown_as, "must be text; put the value in quotes, e.g. \"112\"", field=name)
+            )
+        elif not value.strip():
+            problems.append(Problem(shown_as, "must not be empty", field=name))
+    return problems
+
+
+def load_clinic_file(path: Path, shown_as: str | None = None, is_example: bool = False) -> ClinicSettings:
+    """Read and validate one clinic settings file."""
+    shown = shown_as or path.as_posix()
+    data = read_yaml(path, shown)
+    problems = _problems_in(data, shown)
+    if problems:
+        raise KnowledgeError(problems)
+    assert isinstance(data, dict)
+    values = {name: data[name].strip() for name in _FIELD_NAMES}
+    return ClinicSettings(**values, source=shown, is_example=is_example)
+
+
+def _clinic_file_for(settings: Settings) -> tuple[Path, bool]:
+    if settings.clinic_file.is_file():
+        return settings.clinic_file, False
+    for candidate in (
+        settings.knowledge_dir / EXAMPLE_FILE_NAME,
+        settings.project_root / "knowledge" / EXAMPLE_FILE_NAME,
+    ):
+        if candidate.is_file():
+            return candidate, True
+    raise fail(
+        display_path(settings.clinic_file, settings.project_root),
+        f"not found, and no {EXAMPLE_FILE_NAME} to fall back to",
+    )
+
+
+def load_clinic_settings(settings: Settings) -> ClinicSettings:
+    """Load the clinic's settings, falling back to the example, then apply env overrides.
+
+    The example's phone number is fictional, so outside development a missing clinic file
+    is refused rather than risking patients being told to call it.
+    """
+    path, is_example = _clinic_file_for(settings)
+    shown = display_path(path, settings.project_root)
+    if is_example:
+        if settings.environment == "production":
+            raise fail(
+                display_path(settings.clinic_file, settings.project_root),
+                f"not found; refusing to use the example clinic ({shown}) in production",
+            )
+        logger.warning("Clinic file %s not found; using the example clinic %s", settings.clinic_file, shown)
+    clinic = load_clinic_file(path, shown_as=shown, is_example=is_example)
+    overrides = {
+        field_name: value.strip()
+        for env_name, field_name in ENV_OVERRIDES.items()
+        if (value := settings.extra.get(env_name, "")).strip()
+    }
+    return replace(clinic, **overrides) if overrides else clinic
+

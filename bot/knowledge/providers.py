@@ -1,0 +1,36 @@
+"""Cached providers for the action server: load once per process, from the environment.
+
+Actions take an optional knowledge base in their constructor for tests and otherwise
+call these, so no file is read at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Optional, Set
+
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.clinic import ClinicSettings, load_clinic_settings
+from bot.knowledge.loader import load_knowledge_base, read_domain_intents
+from bot.settings import Settings
+
+DOMAIN_FILE = "domain.yml"
+
+
+def domain_intents(settings: Settings) -> Optional[Set[str]]:
+    """Return the domain's intents, or None where no domain ships (e.g. an action server image)."""
+    domain = settings.project_root / DOMAIN_FILE
+    return read_domain_intents(domain) if domain.exists() else None
+
+
+@lru_cache(maxsize=1)
+def get_knowledge_base() -> KnowledgeBase:
+    """Return the process-wide knowledge base, loaded on first use."""
+    settings = Settings.from_env()
+    return load_knowledge_base(settings.knowledge_dir, domain_intents(settings))
+
+
+@lru_cache(maxsize=1)
+def get_clinic_settings() -> ClinicSettings:
+    """Return the process-wide clinic settings, loaded on first use."""
+    return load_clinic_settings(Settings.from_env())

@@ -1,0 +1,272 @@
+"""The shape of a knowledge entry, and the checks that turn hand-written YAML into it.
+
+Checks collect every problem instead of stopping at the first, so one validation run
+shows staff everything to fix.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from typing import AbstractSet, Any, List, Mapping, Optional, Tuple
+
+from bot.knowledge.clinic import TEMPLATE_FIELDS
+from bot.knowledge.errors import Problem
+from bot.knowledge.procedures import PROCEDURES
+
+ENTRY_KEYS = ("id", "title", "intents", "answer", "conditions", "sources", "follow_up", "notes")
+CONDITION_KEYS = ("days_since", "procedure")
+DAY_RANGE_KEYS = ("min", "max")
+SOURCE_KEYS = ("title", "notes")
+
+_ENTRY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Whole days since treatment, both ends included; ``maximum`` None means open-ended."""
+
+    minimum: int = 0
+    maximum: Optional[int] = None
+
+    def contains(self, day: int) -> bool:
+        """Tell whether ``day`` falls inside the range."""
+        return day >= self.minimum and (self.maximum is None or day <= self.maximum)
+
+    def overlaps(self, other: "DayRange") -> bool:
+        """Tell whether some day falls inside both ranges."""
+        low = max(self.minimum, other.minimum)
+        highs = [m for m in (self.maximum, other.maximum) if m is not None]
+        return not highs or low <= min(highs)
+
+    def __str__(self) -> str:
+        if self.maximum is None:
+            return f"days {self.minimum}+"
+        return f"days {self.minimum}-{self.maximum}"
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """When an entry applies; an absent condition means "whatever the value"."""
+
+    days_since: Optional[DayRange] = None
+    procedures: Optional[frozenset] = None
+
+    def matches(self, days_since: Optional[int], procedure: Optional[str]) -> bool:
+        """Tell whether the entry applies; a condition on an unknown value does not match."""
+        if self.days_since is not None and (days_since is None or not self.days_since.contains(days_since)):
+            return False
+        return self.procedures is None or procedure in self.procedures
+
+    @property
+    def specificity(self) -> Tuple[int, int]:
+        """Rank entries: a day-range match outranks a procedure match, which outranks none."""
+        return (int(self.days_since is not None), int(self.procedures is not None))
+
+    def clashes_with(self, other: "Conditions") -> bool:
+        """Tell whether both entries could match the same question with the same specificity."""
+        if self.specificity != other.specificity:
+            return False
+        if self.procedures is not None and other.procedures is not None:
+            if not self.procedures & other.procedures:
+                return False
+        if self.days_since is not None and other.days_since is not None:
+            return self.days_since.overlaps(other.days_since)
+        return True
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One answer to one or more intents, with the seed documents that back it."""
+
+    id: str
+    intents: Tuple[str, ...]
+    answer: str
+    sources: Tuple[str, ...]
+    file: str
+    conditions: Conditions = Conditions()
+    title: Optional[str] = None
+    follow_up: Tuple[str, ...] = ()
+    notes: Optional[str] = None
+
+
+def placeholder_problems(text: str) -> List[str]:
+    """Describe every placeholder in ``text`` that clinic settings cannot fill."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        return ["unbalanced braces; write {{ or }} for a literal brace"]
+    problems = []
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in TEMPLATE_FIELDS:
+            known = ", ".join("{" + field + "}" for field in sorted(TEMPLATE_FIELDS))
+            problems.append(f"unknown placeholder '{{{name}}}' (known: {known})")
+        elif spec or conversion:
+            problems.append(f"placeholder '{{{name}}}' must not carry a format or conversion")
+    return problems
+
+
+class _EntryReader:
+    """Collect problems while reading one raw entry mapping."""
+
+    def __init__(self, file: str, label: str) -> None:
+        self.file = file
+        self.label = label
+        self.problems: List[Problem] = []
+
+    def problem(self, message: str, field: Optional[str] = None) -> None:
+        self.problems.append(Problem(self.file, message, entry=self.label, field=field))
+
+    def unknown_keys(self, raw: Mapping[Any, Any], allowed: Tuple[str, ...], prefix: str = "") -> None:
+        for key in raw:
+            if key not in allowed:
+                self.problem(f"unknown key (allowed: {', '.join(allowed)})", field=f"{prefix}{key}")
+
+    def text(self, raw: Mapping[str, Any], key: str, required: bool) -> Optional[str]:
+        value = raw.get(key)
+        if value is None and not required and key not in raw:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem("must be non-empty text", field=key)
+            return None
+        return " ".join(value.split())
+
+    def names(self, raw: Mapping[str, Any], key: str, required: bool) -> Tuple[str, ...]:
+        if key not in raw and not required:
+            return ()
+        value = raw.get(key)
+        if value is None or value == [] or value == "":
+            self.problem("must not be empty", field=key)
+            return ()
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            self.problem("must be a list of names", field=key)
+            return ()
+        duplicates = sorted({item for item in value if value.count(item) > 1})
+        if duplicates:
+            self.problem(f"lists {', '.join(duplicates)} more than once", field=key)
+        return tuple(dict.fromkeys(item.strip() for item in value))
+
+    def day_range(self, raw: Any) -> Optional[DayRange]:
+        field = "conditions.days_since"
+        if not isinstance(raw, dict) or not raw:
+            self.problem("must be a mapping with min and/or max (whole days)", field=field)
+            return None
+        self.unknown_keys(raw, DAY_RANGE_KEYS, prefix=f"{field}.")
+        bounds = {}
+        for key in DAY_RANGE_KEYS:
+            value = raw.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                self.problem("must be a whole number of days, 0 or more", field=f"{field}.{key}")
+                return None
+            bounds[key] = value
+        minimum, maximum = bounds.get("min", 0), bounds.get("max")
+        if maximum is not None and maximum < minimum:
+            self.problem(f"max ({maximum}) is below min ({minimum})", field=field)
+            return None
+        return DayRange(minimum, maximum)
+
+    def procedures(self, raw: Any) -> Optional[frozenset]:
+        field = "conditions.procedure"
+        values = [raw] if isinstance(raw, str) else raw
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            self.problem("must be a non-empty list of procedure names", field=field)
+            return None
+        unknown = sorted(set(values) - PROCEDURES)
+        if unknown:
+            self.problem(
+                f"unknown procedure {', '.join(unknown)} (known: {', '.join(sorted(PROCEDURES))})", field=field
+            )
+            return None
+        return frozenset(values)
+
+    def conditions(self, raw: Any) -> Conditions:
+        if raw is None:
+            return Conditions()
+        if not isinstance(raw, dict):
+            self.problem("must be a mapping with days_since and/or procedure", field="conditions")
+            return Conditions()
+        self.unknown_keys(raw, CONDITION_KEYS, prefix="conditions.")
+        days = self.day_range(raw["days_since"]) if "days_since" in raw else None
+        procedures = self.procedures(raw["procedure"]) if "procedure" in raw else None
+        return Conditions(days_since=days, procedures=procedures)
+
+
+def read_entry(
+    raw: Any,
+    index: int,
+    file: str,
+    known_sources: AbstractSet[str],
+    known_intents: Optional[AbstractSet[str]],
+) -> Tuple[Optional[Entry], List[Problem]]:
+    """Validate one raw entry; return it (None if unusable) with every problem found."""
+    label = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index + 1}"
+    reader = _EntryReader(file, label)
+    if not isinstance(raw, dict):
+        reader.problem("must be a mapping of fields")
+        return None, reader.problems
+    reader.unknown_keys(raw, ENTRY_KEYS)
+    entry_id = reader.text(raw, "id", required=True)
+    if entry_id is not None and not _ENTRY_ID.match(entry_id):
+        reader.problem("must be lower_snake_case (letters, digits, underscores)", field="id")
+    intents = reader.names(raw, "intents", required=True)
+    if known_intents is not None:
+        for intent in intents:
+            if intent not in known_intents:
+                reader.problem(f"unknown intent '{intent}' (not listed in the domain)", field="intents")
+    answer = reader.text(raw, "answer", required=True)
+    if answer is not None:
+        for message in placeholder_problems(answer):
+            reader.problem(message, field="answer")
+    sources = reader.names(raw, "sources", required=True)
+    for source in sources:
+        if source not in known_sources:
+            reader.problem(f"unknown source '{source}' (not listed in sources.yml)", field="sources")
+    conditions = reader.conditions(raw.get("conditions"))
+    title = reader.text(raw, "title", required=False)
+    follow_up = reader.names(raw, "follow_up", required=False)
+    notes = reader.text(raw, "notes", required=False)
+    if reader.problems or entry_id is None or answer is None:
+        return None, reader.problems
+    entry = Entry(
+        id=entry_id,
+        intents=intents,
+        answer=answer,
+        sources=sources,
+        file=file,
+        conditions=conditions,
+        title=title,
+        follow_up=follow_up,
+        notes=notes,
+    )
+    return entry, []
+
+
+def read_sources(raw: Any, file: str) -> Tuple[dict, List[Problem]]:
+    """Validate ``sources.yml``: a ``sources`` mapping of seed file name to its title."""
+    problems: List[Problem] = []
+    if not isinstance(raw, dict) or set(raw) != {"sources"} or not isinstance(raw["sources"], dict):
+        return {}, [Problem(file, "must contain exactly one key, 'sources', mapping file names to a title")]
+    titles = {}
+    for name, details in raw["sources"].items():
+        label = str(name)
+        if not isinstance(details, dict):
+            problems.append(Problem(file, "must be a mapping with a title", entry=label))
+            continue
+        for key in details:
+            if key not in SOURCE_KEYS:
+                problems.append(
+                    Problem(file, f"unknown key (allowed: {', '.join(SOURCE_KEYS)})", entry=label, field=str(key))
+                )
+        title = details.get("title")
+        if not isinstance(title, str) or not title.strip():
+            problems.append(Problem(file, "must be non-empty text", entry=label, field="title"))
+            continue
+        titles[label] = " ".join(title.split())
+    if not titles and not problems:
+        problems.append(Problem(file, "lists no sources", field="sources"))
+    return titles, problems

@@ -1,0 +1,63 @@
+"""Tokenize with spaCy's blank English tokenizer: spaCy rules, no downloaded model."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+import spacy
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.training_data.message import Message
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class BlankSpacyTokenizer(Tokenizer):
+    """Split text with ``spacy.blank("en")``, which handles contractions and punctuation well.
+
+    Rasa's stock ``SpacyTokenizer`` needs a downloaded model (``SpacyNLP``); the blank
+    pipeline ships with spaCy itself, so nothing is fetched at run time.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Return the defaults every Rasa tokenizer understands."""
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
+        self._nlp = spacy.blank("en")
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "BlankSpacyTokenizer":
+        """Create the tokenizer (see the parent class)."""
+        return cls(config)
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        """Name the package this component needs."""
+        return ["spacy"]
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        """Return the non-space tokens of ``attribute`` with their character offsets."""
+        text: Optional[str] = message.get(attribute)
+        if not text:
+            return []
+        doc = self._nlp.make_doc(text)
+        tokens = [Token(t.text, t.idx, lemma=t.lower_) for t in doc if not t.is_space]
+        if not tokens:
+            return []
+        return self._apply_token_pattern(tokens)

@@ -1,0 +1,201 @@
+"""Raising flags for staff review, and the staff actions on them.
+
+``raise_flag`` is what the assistant's custom actions call: it keeps one unresolved
+flag per conversation and kind, raises its level when the patient's situation gets
+worse, and queues alerts in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.storage.db import utcnow
+from bot.storage.models import Flag
+from bot.storage.outbox import enqueue_alerts
+from bot.storage.vocabulary import (
+    ALERT_LEVELS,
+    FLAG_KINDS,
+    FLAG_LEVELS,
+    LEVEL_SEVERITY,
+    OUTCOMES,
+    STATUS_ACKNOWLEDGED,
+    STATUS_OPEN,
+    STATUS_RESOLVED,
+    TRIAGE_LEVELS,
+    UNRESOLVED_STATUSES,
+    FlagKind,
+)
+
+__all__ = [
+    "FLAG_KINDS",
+    "FLAG_LEVELS",
+    "Flag",
+    "FlagKind",
+    "InvalidTransition",
+    "acknowledge",
+    "flags_for_conversation",
+    "raise_flag",
+    "reopen",
+    "resolve",
+    "unresolved_flag",
+]
+
+
+class InvalidTransition(ValueError):
+    """Raised when a staff action does not apply to the flag's current status."""
+
+
+def _check_level_and_kind(level: str, kind: str) -> str:
+    kind = FlagKind(kind).value
+    if level not in FLAG_LEVELS:
+        raise ValueError(f"unknown flag level {level!r}; expected one of {FLAG_LEVELS}")
+    if kind == FlagKind.TRIAGE.value and level not in TRIAGE_LEVELS:
+        raise ValueError(f"a triage flag needs a triage level {TRIAGE_LEVELS}, not {level!r}")
+    return kind
+
+
+def unresolved_flag(*, session: Session, conversation_id: str, kind: str) -> Optional[Flag]:
+    """Return the open or acknowledged flag of this kind for the conversation, if any."""
+    statement = select(Flag).where(
+        Flag.conversation_id == conversation_id,
+        Flag.kind == kind,
+        Flag.status.in_(UNRESOLVED_STATUSES),
+    )
+    return session.execute(statement).scalars().first()
+
+
+def raise_flag(
+    *,
+    session: Session,
+    conversation_id: str,
+    channel: str,
+    level: str,
+    kind: str,
+    reason: str,
+    rule: str,
+    matched_text: str,
+    message: str,
+    channel_user_id: Optional[str] = None,
+    now: Optional[datetime] = None,
+) -> Flag:
+    """Flag a conversation for staff, or raise the level of its existing unresolved flag.
+
+    Repeating the same complaint does not create duplicates. A worse triage level
+    (emergency > urgent > routine) updates the flag's level, reason, rule, matched text
+    and message, keeps ``created_at``, sets ``updated_at`` and puts an acknowledged flag
+    back to open. New flags at, and raises to, an alerting level queue alerts.
+    Never commits: the caller owns the transaction.
+    """
+    kind = _check_level_and_kind(level, kind)
+    now = now or utcnow()
+    existing = unresolved_flag(session=session, conversation_id=conversation_id, kind=kind)
+    if existing is None:
+        flag = Flag(
+            conversation_id=conversation_id,
+            channel=channel,
+            channel_user_id=channel_user_id,
+            level=level,
+            kind=kind,
+            reason=reason,
+            rule=rule,
+            matched_text=matched_text,
+            message=message,
+            status=STATUS_OPEN,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(flag)
+        except IntegrityError:
+            # Another writer flagged this conversation between our read and our insert.
+            existing = unresolved_flag(session=session, conversation_id=conversation_id, kind=kind)
+            if existing is None:
+                raise
+        else:
+            if level in ALERT_LEVELS:
+                enqueue_alerts(session=session, flag=flag, event="created", now=now)
+            return flag
+    if LEVEL_SEVERITY[level] > LEVEL_SEVERITY[existing.level]:
+        existing.level = level
+        existing.reason = reason
+        existing.rule = rule
+        existing.matched_text = matched_text
+        existing.message = message
+        existing.updated_at = now
+        if existing.status == STATUS_ACKNOWLEDGED:
+            existing.status = STATUS_OPEN
+        session.flush()
+        if level in ALERT_LEVELS:
+            enqueue_alerts(session=session, flag=existing, event="raised", now=now)
+    return existing
+
+
+def acknowledge(*, session: Session, flag: Flag, by: str, now: Optional[datetime] = None) -> Flag:
+    """Mark an open flag as seen by a staff member."""
+    if flag.status != STATUS_OPEN:
+        raise InvalidTransition(f"cannot acknowledge a {flag.status} flag")
+    now = now or utcnow()
+    flag.status = STATUS_ACKNOWLEDGED
+    flag.acknowledged_by = by
+    flag.acknowledged_at = now
+    flag.updated_at = now
+    return flag
+
+
+def resolve(
+    *,
+    session: Session,
+    flag: Flag,
+    by: str,
+    outcome: str,
+    note: Optional[str] = None,
+    now: Optional[datetime] = None,
+) -> Flag:
+    """Close a flag with what was done about it."""
+    if flag.status == STATUS_RESOLVED:
+        raise InvalidTransition("the flag is already resolved")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
+    now = now or utcnow()
+    if flag.acknowledged_at is None:
+        flag.acknowledged_by = by
+        flag.acknowledged_at = now
+    flag.status = STATUS_RESOLVED
+    flag.outcome = outcome
+    flag.note = (note or "").strip() or None
+    flag.resolved_by = by
+    flag.resolved_at = now
+    flag.updated_at = now
+    return flag
+
+
+def reopen(*, session: Session, flag: Flag, by: str, now: Optional[datetime] = None) -> Flag:
+    """Put a resolved flag back into the queue; the note is kept for the next resolution.
+
+    Refused when the conversation already has another unresolved flag of the same kind
+    (it was flagged again after this one was resolved): that newer flag is the one to work on.
+    """
+    if flag.status != STATUS_RESOLVED:
+        raise InvalidTransition(f"cannot reopen a {flag.status} flag")
+    newer = unresolved_flag(session=session, conversation_id=flag.conversation_id, kind=flag.kind)
+    if newer is not None:
+        raise InvalidTransition(f"flag {newer.id} is already open for this conversation")
+    now = now or utcnow()
+    flag.status = STATUS_OPEN
+    flag.outcome = None
+    flag.resolved_by = None
+    flag.resolved_at = None
+    flag.updated_at = now
+    return flag
+
+
+def flags_for_conversation(*, session: Session, conversation_id: str) -> List[Flag]:
+    """Return every flag of one conversation, oldest first."""
+    statement = select(Flag).where(Flag.conversation_id == conversation_id).order_by(Flag.created_at, Flag.id)
+    return list(session.execute(statement).scalars())
