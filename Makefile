@@ -42,6 +42,7 @@ run: install ## install, train if needed, start the assistant on localhost (Ctrl
 	$(BIN)/aftercare run
 
 test: install ## install and run the whole test suite (trains what the conversation tests need)
+	@scripts/install-system-deps || echo "note: system packages not installed; browser/PostgreSQL tests will skip"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install ## run only the fast, hermetic tests

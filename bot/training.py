@@ -8,6 +8,7 @@ is just "does ``models/aftercare-<fingerprint>.tar.gz`` exist?": no state file t
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Iterable, List, Optional
 
 MODEL_PREFIX = "aftercare-"
+# Rasa would otherwise try to reach its telemetry and error-reporting services on every run.
+QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "bot/rasa_components")
 
 
@@ -54,6 +57,10 @@ def model_path(root: Path, models_dir: Optional[Path] = None) -> Path:
     return models_dir / f"{MODEL_PREFIX}{fingerprint(root)}.tar.gz"
 
 
+def _quiet_env() -> dict:
+    return {**os.environ, **QUIET_ENV}
+
+
 def rasa_executable() -> str:
     """Return the ``rasa`` script installed next to this interpreter."""
     candidate = Path(sys.executable).parent / "rasa"
@@ -68,7 +75,7 @@ def ensure_model(root: Path, models_dir: Optional[Path] = None, force: bool = Fa
     target.parent.mkdir(parents=True, exist_ok=True)
     rasa = rasa_executable()
     if validate:
-        subprocess.run([rasa, "data", "validate", "--fail-on-warnings"], cwd=root, check=True)
+        subprocess.run([rasa, "data", "validate", "--fail-on-warnings"], cwd=root, check=True, env=_quiet_env())
     subprocess.run(
         [
             rasa, "train",
@@ -77,6 +84,7 @@ def ensure_model(root: Path, models_dir: Optional[Path] = None, force: bool = Fa
         ],
         cwd=root,
         check=True,
+        env=_quiet_env(),
     )
     if not target.exists():
         raise RuntimeError(f"rasa train finished but {target} was not written")

@@ -14,9 +14,9 @@ import yaml
 from bot.auth_token import resolve_token
 from bot.settings import Settings
 from bot.supervisor import Service, Supervisor
-from bot.training import ensure_model, rasa_executable
+from bot.training import QUIET_ENV, ensure_model, rasa_executable
 
-CHILD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "SANIC_HOST": "127.0.0.1"}
+CHILD_ENV = {**QUIET_ENV, "PYTHONUNBUFFERED": "1", "SANIC_HOST": "127.0.0.1"}
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from bot.settings import Settings
 
@@ -34,6 +34,15 @@ DEFAULT_CONFIGS: Tuple[str, ...] = ("config.yml", "eval/config_rasa_init.yml")
 DEFAULT_HELDOUT = "eval/nlu_heldout.yml"
 DEFAULT_NLU_DATA = "data/nlu"
 DEFAULT_DOMAIN = "domain.yml"
+
+#: Summary table columns after the config name: (title, width).
+SUMMARY_COLUMNS: Tuple[Tuple[str, int], ...] = (
+    ("accuracy", 8),
+    ("macro-F1", 8),
+    ("fallbacks", 9),
+    ("ms/msg", 7),
+    ("train s", 7),
+)
 
 _PUNCTUATION_TABLE = str.maketrans({char: " " for char in string.punctuation})
 
@@ -71,6 +80,8 @@ class ConfigResult:
     training_seconds: float
     per_intent_f1: Dict[str, float]
     top_confusions: List[Tuple[str, str, int]]
+    #: (text, true intent, predicted intent) for every miss, to read in the JSON output.
+    misclassified: List[Tuple[str, str, str]]
 
 
 def normalise_text(text: str) -> str:
@@ -90,7 +101,9 @@ def load_examples(path: Path) -> List[LabelledExample]:
         LabelledExample(
             text=message.get("text"),
             intent=message.get("intent"),
-            entities=tuple((entity["entity"], str(entity["value"])) for entity in message.get("entities") or []),
+            entities=tuple(
+                (entity["entity"], str(entity["value"])) for entity in message.get("entities") or []
+            ),
         )
         for message in data.intent_examples
     ]
@@ -118,8 +131,8 @@ def intent_metrics(true: Sequence[str], predicted: Sequence[str], confusions: in
         raise ValueError("nothing to score")
     labels = sorted(set(true))
     scores = f1_score(true, predicted, labels=labels, average=None, zero_division=0)
-    per_intent = {label: float(score) for label, score in zip(labels, scores)}
-    mistakes = Counter((gold, guess) for gold, guess in zip(true, predicted) if gold != guess)
+    per_intent = {label: float(score) for label, score in zip(labels, scores, strict=True)}
+    mistakes = Counter((gold, guess) for gold, guess in zip(true, predicted, strict=True) if gold != guess)
     return IntentMetrics(
         accuracy=float(accuracy_score(true, predicted)),
         macro_f1=sum(per_intent.values()) / len(per_intent),
@@ -129,7 +142,7 @@ def intent_metrics(true: Sequence[str], predicted: Sequence[str], confusions: in
     )
 
 
-def train_nlu_model(config: Path, nlu_data: Path, domain: Optional[Path], work_dir: Path, name: str) -> Path:
+def train_nlu_model(config: Path, nlu_data: Path, domain: Path | None, work_dir: Path, name: str) -> Path:
     """Train an NLU-only model into ``work_dir`` and return the archive's path.
 
     Rasa runs in a subprocess whose working directory is ``work_dir``: its training
@@ -189,7 +202,7 @@ def evaluate_config(
     label: str,
     heldout: Sequence[LabelledExample],
     nlu_data: Path,
-    domain: Optional[Path],
+    domain: Path | None,
     work_dir: Path,
     model_name: str,
 ) -> ConfigResult:
@@ -209,18 +222,31 @@ def evaluate_config(
         training_seconds=training_seconds,
         per_intent_f1=metrics.per_intent_f1,
         top_confusions=metrics.top_confusions,
+        misclassified=[
+            (example.text, example.intent, guess)
+            for example, guess in zip(heldout, predicted, strict=True)
+            if example.intent != guess
+        ],
     )
 
 
 def format_summary(results: Sequence[ConfigResult]) -> str:
     """Render the side-by-side comparison of configs as a plain-text table."""
     width = max([len("config")] + [len(result.config) for result in results])
-    header = f"{'config':<{width}}  {'accuracy':>8}  {'macro-F1':>8}  {'fallbacks':>9}  {'ms/msg':>7}  {'train s':>7}"
-    rows = [
-        f"{r.config:<{width}}  {r.accuracy:>8.3f}  {r.macro_f1:>8.3f}  {r.fallbacks:>9d}"
-        f"  {r.mean_parse_ms:>7.1f}  {r.training_seconds:>7.1f}"
-        for r in results
-    ]
+    header = f"{'config':<{width}}  " + "  ".join(f"{title:>{size}}" for title, size in SUMMARY_COLUMNS)
+    rows = []
+    for r in results:
+        cells = (
+            f"{r.accuracy:.3f}",
+            f"{r.macro_f1:.3f}",
+            str(r.fallbacks),
+            f"{r.mean_parse_ms:.1f}",
+            f"{r.training_seconds:.1f}",
+        )
+        rows.append(
+            f"{r.config:<{width}}  "
+            + "  ".join(f"{cell:>{size}}" for cell, (_, size) in zip(cells, SUMMARY_COLUMNS, strict=True))
+        )
     return "\n".join([header, "-" * len(header), *rows])
 
 
@@ -233,12 +259,13 @@ def format_per_intent(results: Sequence[ConfigResult]) -> str:
     width = max(len("intent"), *(len(intent) for intent in intents))
     columns = [max(len(result.config), 6) for result in results]
     header = f"{'intent':<{width}}" + "".join(
-        f"  {result.config:>{column}}" for result, column in zip(results, columns)
+        f"  {result.config:>{column}}" for result, column in zip(results, columns, strict=True)
     )
     rows = [
         f"{intent:<{width}}"
         + "".join(
-            f"  {result.per_intent_f1.get(intent, 0.0):>{column}.3f}" for result, column in zip(results, columns)
+            f"  {result.per_intent_f1.get(intent, 0.0):>{column}.3f}"
+            for result, column in zip(results, columns, strict=True)
         )
         for intent in intents
     ]
@@ -264,7 +291,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"pipeline configs to compare, first is 'ours' (default: {' '.join(DEFAULT_CONFIGS)})",
     )
-    parser.add_argument("--heldout", type=Path, default=None, help=f"held-out NLU YAML (default: {DEFAULT_HELDOUT})")
+    parser.add_argument(
+        "--heldout", type=Path, default=None, help=f"held-out NLU YAML (default: {DEFAULT_HELDOUT})"
+    )
     parser.add_argument("--nlu", type=Path, default=None, help=f"training data (default: {DEFAULT_NLU_DATA})")
     parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON to this file")
 
@@ -281,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     heldout = load_examples(heldout_path)
-    logging.getLogger("rasa").setLevel(logging.WARNING)
+    _quieten_rasa()
     results: List[ConfigResult] = []
     with tempfile.TemporaryDirectory(prefix="aftercare-nlu-eval-") as tmp:
         for index, config in enumerate(configs):
@@ -311,6 +340,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quieten_rasa() -> None:
+    """Keep Rasa's per-message debug lines out of stdout, where the tables go."""
+    import structlog
+
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
 def _label(config: Path, root: Path) -> str:
     try:
         return str(config.resolve().relative_to(root))
@@ -318,7 +358,7 @@ def _label(config: Path, root: Path) -> str:
         return str(config)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the evaluation; return an exit code."""
     return run(build_parser().parse_args(argv))
 

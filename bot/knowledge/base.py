@@ -7,7 +7,7 @@ handed to the actions, queried with the intent plus what is known about the pati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Mapping, Set, Tuple
 
 from bot.knowledge.clinic import ClinicSettings
 from bot.knowledge.procedures import normalise_procedure
@@ -20,15 +20,15 @@ class Answer:
 
     found: bool
     intent: str
-    entry_id: Optional[str] = None
+    entry_id: str | None = None
     text: str = ""
     sources: List[str] = field(default_factory=list)
     source_titles: List[str] = field(default_factory=list)
-    title: Optional[str] = None
+    title: str | None = None
     follow_up: List[str] = field(default_factory=list)
 
 
-def whole_days(value: object) -> Optional[int]:
+def whole_days(value: object) -> int | None:
     """Turn a slot or entity value into whole days since treatment, None when unusable."""
     if isinstance(value, bool):
         return None
@@ -51,7 +51,7 @@ class KnowledgeBase:
         """Return every intent at least one entry answers."""
         return {intent for entry in self.entries for intent in entry.intents}
 
-    def entry(self, entry_id: str) -> Optional[Entry]:
+    def entry(self, entry_id: str) -> Entry | None:
         """Return the entry with ``entry_id`` (e.g. one named in ``follow_up``), if any."""
         return self._by_id.get(entry_id)
 
@@ -59,7 +59,7 @@ class KnowledgeBase:
         """Describe a seed document for staff: its title followed by its file name."""
         return f"{self._source_titles.get(source, source)} ({source})"
 
-    def select(self, intent: str, days_since: object = None, procedure: Optional[str] = None) -> Optional[Entry]:
+    def select(self, intent: str, days_since: object = None, procedure: str | None = None) -> Entry | None:
         """Return the most specific entry for the question, or None when there is none.
 
         Loading guarantees no two matching entries share a specificity, so the pick is unique.
@@ -81,8 +81,8 @@ class KnowledgeBase:
         self,
         intent: str,
         days_since: object = None,
-        procedure: Optional[str] = None,
-        clinic: Optional[ClinicSettings] = None,
+        procedure: str | None = None,
+        clinic: ClinicSettings | None = None,
     ) -> Answer:
         """Answer ``intent`` for a patient ``days_since`` days after ``procedure``.
 

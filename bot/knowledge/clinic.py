@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, Mapping
+from typing import Any, Dict, Mapping
 
 from bot.knowledge.errors import KnowledgeError, Problem, fail
 from bot.knowledge.yaml_files import display_path, read_yaml
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
 EXAMPLE_FILE_NAME = "clinic.example.yml"
+SHIPPED_EXAMPLE = PROJECT_ROOT / "knowledge" / EXAMPLE_FILE_NAME
 
 # Environment variables (as collected in ``Settings.extra``) that override single fields,
 # so a deployment can change a number without editing files.
@@ -82,7 +83,7 @@ def _problems_in(data: object, shown_as: str) -> list[Problem]:
             problems.append(Problem(shown_as, "is missing", field=name))
         elif not isinstance(value, str):
             problems.append(
-                Problem(shown_as, "must be text; put the value in quotes, e.g. \"112\"", field=name)
+                Problem(shown_as, 'must be text; put the value in quotes, e.g. "112"', field=name)
             )
         elif not value.strip():
             problems.append(Problem(shown_as, "must not be empty", field=name))
@@ -106,7 +107,7 @@ def _clinic_file_for(settings: Settings) -> tuple[Path, bool]:
         return settings.clinic_file, False
     for candidate in (
         settings.knowledge_dir / EXAMPLE_FILE_NAME,
-        settings.project_root / "knowledge" / EXAMPLE_FILE_NAME,
+        SHIPPED_EXAMPLE,
     ):
         if candidate.is_file():
             return candidate, True
@@ -132,10 +133,9 @@ def load_clinic_settings(settings: Settings) -> ClinicSettings:
             )
         logger.warning("Clinic file %s not found; using the example clinic %s", settings.clinic_file, shown)
     clinic = load_clinic_file(path, shown_as=shown, is_example=is_example)
-    overrides = {
+    overrides: Dict[str, Any] = {
         field_name: value.strip()
         for env_name, field_name in ENV_OVERRIDES.items()
         if (value := settings.extra.get(env_name, "")).strip()
     }
     return replace(clinic, **overrides) if overrides else clinic
-

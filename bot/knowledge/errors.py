@@ -7,7 +7,7 @@ staff editing YAML by hand can find the line to fix without reading Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, List, Optional
+from typing import Iterable, List
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,8 @@ class Problem:
 
     file: str
     message: str
-    entry: Optional[str] = None
-    field: Optional[str] = None
+    entry: str | None = None
+    field: str | None = None
 
     def __str__(self) -> str:
         parts = [self.file]
@@ -37,6 +37,6 @@ class KnowledgeError(ValueError):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-def fail(file: str, message: str, entry: Optional[str] = None, field: Optional[str] = None) -> KnowledgeError:
+def fail(file: str, message: str, entry: str | None = None, field: str | None = None) -> KnowledgeError:
     """Build a single-problem error, for callers that stop at the first problem."""
     return KnowledgeError([Problem(file=file, message=message, entry=entry, field=field)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import combinations
 from pathlib import Path
-from typing import AbstractSet, Any, Dict, Iterable, List, Optional, Sequence, Set
+from typing import AbstractSet, Any, Dict, Iterable, List, Sequence, Set
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.errors import KnowledgeError, Problem, fail
@@ -33,7 +33,7 @@ def topic_files(knowledge_dir: Path) -> List[Path]:
 
 
 def _read_topic_file(
-    path: Path, shown: str, sources: AbstractSet[str], known_intents: Optional[AbstractSet[str]]
+    path: Path, shown: str, sources: AbstractSet[str], known_intents: AbstractSet[str] | None
 ) -> tuple[List[Entry], List[Problem]]:
     try:
         raw = read_yaml(path, shown)
@@ -82,7 +82,12 @@ def _clashes(grouped: Dict[str, List[Entry]]) -> Iterable[Problem]:
                 continue
             days = first.conditions.days_since
             field = "conditions.days_since" if days is not None else "conditions"
-            scope = f"overlapping day ranges ({days} and {second.conditions.days_since})" if days else "the same conditions"
+            if days is not None:
+                scope = f"overlapping day ranges ({days} and {second.conditions.days_since})"
+            elif first.conditions.procedures is not None:
+                scope = "both apply to the same procedure on any day"
+            else:
+                scope = "both are defaults without conditions"
             yield Problem(
                 second.file,
                 f"clashes with entry '{first.id}' ({first.file}) for intent '{intent}': {scope}",
@@ -109,7 +114,9 @@ def _dangling_follow_ups(entries: Sequence[Entry]) -> Iterable[Problem]:
     for entry in entries:
         for target in entry.follow_up:
             if target not in ids:
-                yield Problem(entry.file, f"names unknown entry '{target}'", entry=entry.id, field="follow_up")
+                yield Problem(
+                    entry.file, f"names unknown entry '{target}'", entry=entry.id, field="follow_up"
+                )
 
 
 def load_sources(knowledge_dir: Path) -> Dict[str, str]:
@@ -124,7 +131,7 @@ def load_sources(knowledge_dir: Path) -> Dict[str, str]:
     return titles
 
 
-def load_knowledge_base(knowledge_dir: Path, known_intents: Optional[Set[str]] = None) -> KnowledgeBase:
+def load_knowledge_base(knowledge_dir: Path, known_intents: Set[str] | None = None) -> KnowledgeBase:
     """Load and validate every entry under ``knowledge_dir``.
 
     Args:
@@ -142,7 +149,9 @@ def load_knowledge_base(knowledge_dir: Path, known_intents: Optional[Set[str]] =
     entries: List[Entry] = []
     problems: List[Problem] = []
     for path in files:
-        file_entries, file_problems = _read_topic_file(path, _shown(path, knowledge_dir), sources, known_intents)
+        file_entries, file_problems = _read_topic_file(
+            path, _shown(path, knowledge_dir), sources.keys(), known_intents
+        )
         entries.extend(file_entries)
         problems.extend(file_problems)
     grouped = _by_intent(entries)
@@ -155,7 +164,7 @@ def load_knowledge_base(knowledge_dir: Path, known_intents: Optional[Set[str]] =
     return KnowledgeBase(entries, sources)
 
 
-def _intent_name(item: Any) -> Optional[str]:
+def _intent_name(item: Any) -> str | None:
     if isinstance(item, str):
         return item
     if isinstance(item, dict) and len(item) == 1:

@@ -7,7 +7,7 @@ knowledge conditions use canonical names; normalising here keeps both sides simp
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional
+from typing import Mapping
 
 DERMAPEN = "dermapen"
 DERMA_ROLLER = "derma_roller"
@@ -32,7 +32,7 @@ _SPELLINGS: Mapping[str, str] = {
 _NOT_A_LETTER = re.compile(r"[^a-z]+")
 
 
-def normalise_procedure(value: Optional[str]) -> Optional[str]:
+def normalise_procedure(value: str | None) -> str | None:
     """Return the canonical procedure for ``value``, or None when it is not recognised."""
     if not value:
         return None

@@ -7,7 +7,7 @@ call these, so no file is read at import time.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Optional, Set
+from typing import Set
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.clinic import ClinicSettings, load_clinic_settings
@@ -17,7 +17,7 @@ from bot.settings import Settings
 DOMAIN_FILE = "domain.yml"
 
 
-def domain_intents(settings: Settings) -> Optional[Set[str]]:
+def domain_intents(settings: Settings) -> Set[str] | None:
     """Return the domain's intents, or None where no domain ships (e.g. an action server image)."""
     domain = settings.project_root / DOMAIN_FILE
     return read_domain_intents(domain) if domain.exists() else None

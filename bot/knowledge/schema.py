@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from typing import AbstractSet, Any, List, Mapping, Optional, Tuple
+from typing import AbstractSet, Any, List, Mapping, Tuple
 
 from bot.knowledge.clinic import TEMPLATE_FIELDS
 from bot.knowledge.errors import Problem
@@ -28,13 +28,13 @@ class DayRange:
     """Whole days since treatment, both ends included; ``maximum`` None means open-ended."""
 
     minimum: int = 0
-    maximum: Optional[int] = None
+    maximum: int | None = None
 
     def contains(self, day: int) -> bool:
         """Tell whether ``day`` falls inside the range."""
         return day >= self.minimum and (self.maximum is None or day <= self.maximum)
 
-    def overlaps(self, other: "DayRange") -> bool:
+    def overlaps(self, other: DayRange) -> bool:
         """Tell whether some day falls inside both ranges."""
         low = max(self.minimum, other.minimum)
         highs = [m for m in (self.maximum, other.maximum) if m is not None]
@@ -50,10 +50,10 @@ class DayRange:
 class Conditions:
     """When an entry applies; an absent condition means "whatever the value"."""
 
-    days_since: Optional[DayRange] = None
-    procedures: Optional[frozenset] = None
+    days_since: DayRange | None = None
+    procedures: frozenset[str] | None = None
 
-    def matches(self, days_since: Optional[int], procedure: Optional[str]) -> bool:
+    def matches(self, days_since: int | None, procedure: str | None) -> bool:
         """Tell whether the entry applies; a condition on an unknown value does not match."""
         if self.days_since is not None and (days_since is None or not self.days_since.contains(days_since)):
             return False
@@ -64,13 +64,13 @@ class Conditions:
         """Rank entries: a day-range match outranks a procedure match, which outranks none."""
         return (int(self.days_since is not None), int(self.procedures is not None))
 
-    def clashes_with(self, other: "Conditions") -> bool:
+    def clashes_with(self, other: Conditions) -> bool:
         """Tell whether both entries could match the same question with the same specificity."""
         if self.specificity != other.specificity:
             return False
-        if self.procedures is not None and other.procedures is not None:
-            if not self.procedures & other.procedures:
-                return False
+        mine, theirs = self.procedures, other.procedures
+        if mine is not None and theirs is not None and not mine & theirs:
+            return False
         if self.days_since is not None and other.days_since is not None:
             return self.days_since.overlaps(other.days_since)
         return True
@@ -86,9 +86,9 @@ class Entry:
     sources: Tuple[str, ...]
     file: str
     conditions: Conditions = Conditions()
-    title: Optional[str] = None
+    title: str | None = None
     follow_up: Tuple[str, ...] = ()
-    notes: Optional[str] = None
+    notes: str | None = None
 
 
 def placeholder_problems(text: str) -> List[str]:
@@ -117,7 +117,7 @@ class _EntryReader:
         self.label = label
         self.problems: List[Problem] = []
 
-    def problem(self, message: str, field: Optional[str] = None) -> None:
+    def problem(self, message: str, field: str | None = None) -> None:
         self.problems.append(Problem(self.file, message, entry=self.label, field=field))
 
     def unknown_keys(self, raw: Mapping[Any, Any], allowed: Tuple[str, ...], prefix: str = "") -> None:
@@ -125,7 +125,7 @@ class _EntryReader:
             if key not in allowed:
                 self.problem(f"unknown key (allowed: {', '.join(allowed)})", field=f"{prefix}{key}")
 
-    def text(self, raw: Mapping[str, Any], key: str, required: bool) -> Optional[str]:
+    def text(self, raw: Mapping[str, Any], key: str, required: bool) -> str | None:
         value = raw.get(key)
         if value is None and not required and key not in raw:
             return None
@@ -149,7 +149,7 @@ class _EntryReader:
             self.problem(f"lists {', '.join(duplicates)} more than once", field=key)
         return tuple(dict.fromkeys(item.strip() for item in value))
 
-    def day_range(self, raw: Any) -> Optional[DayRange]:
+    def day_range(self, raw: Any) -> DayRange | None:
         field = "conditions.days_since"
         if not isinstance(raw, dict) or not raw:
             self.problem("must be a mapping with min and/or max (whole days)", field=field)
@@ -170,7 +170,7 @@ class _EntryReader:
             return None
         return DayRange(minimum, maximum)
 
-    def procedures(self, raw: Any) -> Optional[frozenset]:
+    def procedures(self, raw: Any) -> frozenset[str] | None:
         field = "conditions.procedure"
         values = [raw] if isinstance(raw, str) else raw
         if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
@@ -179,7 +179,8 @@ class _EntryReader:
         unknown = sorted(set(values) - PROCEDURES)
         if unknown:
             self.problem(
-                f"unknown procedure {', '.join(unknown)} (known: {', '.join(sorted(PROCEDURES))})", field=field
+                f"unknown procedure {', '.join(unknown)} (known: {', '.join(sorted(PROCEDURES))})",
+                field=field,
             )
             return None
         return frozenset(values)
@@ -201,10 +202,11 @@ def read_entry(
     index: int,
     file: str,
     known_sources: AbstractSet[str],
-    known_intents: Optional[AbstractSet[str]],
-) -> Tuple[Optional[Entry], List[Problem]]:
+    known_intents: AbstractSet[str] | None,
+) -> Tuple[Entry | None, List[Problem]]:
     """Validate one raw entry; return it (None if unusable) with every problem found."""
-    label = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index + 1}"
+    raw_id = raw.get("id") if isinstance(raw, dict) else None
+    label = raw_id if isinstance(raw_id, str) and raw_id.strip() else f"#{index + 1}"
     reader = _EntryReader(file, label)
     if not isinstance(raw, dict):
         reader.problem("must be a mapping of fields")
@@ -260,7 +262,9 @@ def read_sources(raw: Any, file: str) -> Tuple[dict, List[Problem]]:
         for key in details:
             if key not in SOURCE_KEYS:
                 problems.append(
-                    Problem(file, f"unknown key (allowed: {', '.join(SOURCE_KEYS)})", entry=label, field=str(key))
+                    Problem(
+                        file, f"unknown key (allowed: {', '.join(SOURCE_KEYS)})", entry=label, field=str(key)
+                    )
                 )
         title = details.get("title")
         if not isinstance(title, str) or not title.strip():

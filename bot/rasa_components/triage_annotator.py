@@ -16,6 +16,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.triage import assess
 
@@ -48,6 +49,6 @@ class TriageAnnotator(GraphComponent):
             message.set(TRIAGE_KEY, assess(str(text)).to_dict(), add_to_output=True)
         return messages
 
-    def process_training_data(self, training_data: Any) -> Any:
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Leave training data alone: triage matters only for live messages."""
         return training_data

@@ -1,8 +1,9 @@
 """Database triggers that make the audit log append-only.
 
 The ORM refuses updates and deletes of audit entries too (see ``models``); the
-triggers make the same promise hold for anyone with a SQL prompt. The statements live
-here so the models (``create_all`` in tests) and the migrations create the very same.
+triggers make the same promise hold for anyone with a SQL prompt. The models attach
+these statements to ``create_all``; the first migration carries a frozen copy, and
+``tests/storage/test_migrations.py`` checks both refuse changes.
 """
 
 from __future__ import annotations

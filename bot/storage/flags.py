@@ -137,11 +137,12 @@ def raise_flag(
 
 
 def acknowledge(*, session: Session, flag: Flag, by: str, now: Optional[datetime] = None) -> Flag:
-    """Mark an open flag as seen by a staff member."""
+    """Mark an open flag as taken care of by a staff member (who becomes its assignee)."""
     if flag.status != STATUS_OPEN:
         raise InvalidTransition(f"cannot acknowledge a {flag.status} flag")
     now = now or utcnow()
     flag.status = STATUS_ACKNOWLEDGED
+    flag.assignee = by
     flag.acknowledged_by = by
     flag.acknowledged_at = now
     flag.updated_at = now
@@ -175,7 +176,7 @@ def resolve(
     return flag
 
 
-def reopen(*, session: Session, flag: Flag, by: str, now: Optional[datetime] = None) -> Flag:
+def reopen(*, session: Session, flag: Flag, now: Optional[datetime] = None) -> Flag:
     """Put a resolved flag back into the queue; the note is kept for the next resolution.
 
     Refused when the conversation already has another unresolved flag of the same kind

@@ -1,0 +1,62 @@
+"""``aftercare db upgrade|current|revision``: schema migrations for our tables."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from bot.settings import Settings
+from bot.storage import make_engine, migrate
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``db`` subcommands."""
+    parser = subparsers.add_parser("db", help="database schema migrations")
+    commands = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = commands.add_parser("upgrade", help="bring the schema to the newest revision (safe to repeat)")
+    upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
+    upgrade.set_defaults(func=_upgrade)
+    current = commands.add_parser("current", help="print the revision the database is at")
+    current.set_defaults(func=_current)
+    revision = commands.add_parser("revision", help="autogenerate a new migration from bot/storage/models.py")
+    revision.add_argument("-m", "--message", required=True, help="what the migration changes")
+    revision.set_defaults(func=_revision)
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    engine = make_engine(Settings.from_env().database_url)
+    try:
+        migrate.upgrade(engine, args.revision)
+        print(f"database at revision {migrate.current_revision(engine)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _current(args: argparse.Namespace) -> int:
+    engine = make_engine(Settings.from_env().database_url)
+    try:
+        current = migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+    head = migrate.head_revision()
+    print(f"current: {current or 'none (empty database)'}; newest: {head}")
+    return 0 if current == head else 1
+
+
+def _revision(args: argparse.Namespace) -> int:
+    """Compare the models with a scratch database at head, so the real database is never touched."""
+    from alembic import command
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'scratch.db'}")
+        try:
+            migrate.upgrade(engine)
+            config = migrate.alembic_config()
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.revision(config, message=args.message, autogenerate=True)
+        finally:
+            engine.dispose()
+    return 0

@@ -1,0 +1,101 @@
+"""The conversation page of a flag, and the staff actions on flags."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from bot.dashboard.conversation import flags_by_turn
+from bot.dashboard.db import record, transaction
+from bot.storage import audit, flags, outbox
+from bot.storage.models import Flag
+from bot.storage.tracker import read_transcript
+from bot.storage.vocabulary import OUTCOMES
+
+bp = Blueprint("flags", __name__, url_prefix="/flags")
+
+MAX_NOTE_LENGTH = 2000
+
+
+def _target(flag_id: int) -> str:
+    return f"flag:{flag_id}"
+
+
+@bp.route("/<int:flag_id>")
+def show(flag_id: int) -> str:
+    """Show the whole conversation behind a flag, every flag it raised, and what staff did."""
+    with transaction() as db:
+        flag = db.get(Flag, flag_id)
+        if flag is None:
+            abort(404)
+        conversation_flags = flags.flags_for_conversation(session=db, conversation_id=flag.conversation_id)
+        transcript = read_transcript(session=db, conversation_id=flag.conversation_id)
+        history = {
+            item.id: list(reversed(audit.entries(session=db, target=_target(item.id), action="flag.")))
+            for item in conversation_flags
+        }
+        alerts = {item.id: outbox.alerts_for_flag(session=db, flag_id=item.id) for item in conversation_flags}
+        record(db, "conversation.view", target=_target(flag_id))
+    return render_template(
+        "conversation.html", flag=flag, flags=conversation_flags, transcript=transcript, history=history,
+        alerts=alerts, highlighted=flags_by_turn(transcript, conversation_flags), outcomes=OUTCOMES,
+        max_note_length=MAX_NOTE_LENGTH,
+    )
+
+
+def _back(flag_id: int) -> Response:
+    return redirect(url_for("flags.show", flag_id=flag_id))
+
+
+@bp.route("/<int:flag_id>/acknowledge", methods=["POST"])
+def acknowledge(flag_id: int) -> Response:
+    """Take an open flag: it stays in the queue, marked as being looked after."""
+    with transaction() as db:
+        flag = db.get(Flag, flag_id) or abort(404)
+        try:
+            flags.acknowledge(session=db, flag=flag, by=g.user.username)
+        except flags.InvalidTransition:
+            flash("invalid_transition", "error")
+            return _back(flag_id)
+        record(db, "flag.acknowledge", target=_target(flag_id))
+    flash("flag_acknowledged", "info")
+    return _back(flag_id)
+
+
+@bp.route("/<int:flag_id>/resolve", methods=["POST"])
+def resolve(flag_id: int) -> Response:
+    """Close a flag with an outcome and an optional note."""
+    outcome = request.form.get("outcome", "")
+    note = request.form.get("note", "")
+    if outcome not in OUTCOMES:
+        flash("outcome_required", "error")
+        return _back(flag_id)
+    if len(note) > MAX_NOTE_LENGTH:
+        flash("note_too_long", "error")
+        return _back(flag_id)
+    with transaction() as db:
+        flag = db.get(Flag, flag_id) or abort(404)
+        try:
+            flags.resolve(session=db, flag=flag, by=g.user.username, outcome=outcome, note=note)
+        except flags.InvalidTransition:
+            flash("invalid_transition", "error")
+            return _back(flag_id)
+        # The note itself stays out of the audit log: it may describe the patient and must not outlive retention.
+        record(db, "flag.resolve", target=_target(flag_id), detail=f"outcome={outcome}")
+    flash("flag_resolved", "info")
+    return _back(flag_id)
+
+
+@bp.route("/<int:flag_id>/reopen", methods=["POST"])
+def reopen(flag_id: int) -> Response:
+    """Put a resolved flag back into the queue."""
+    with transaction() as db:
+        flag = db.get(Flag, flag_id) or abort(404)
+        try:
+            flags.reopen(session=db, flag=flag)
+        except flags.InvalidTransition:
+            flash("invalid_transition", "error")
+            return _back(flag_id)
+        record(db, "flag.reopen", target=_target(flag_id))
+    flash("flag_reopened", "info")
+    return _back(flag_id)

@@ -1,0 +1,56 @@
+"""Turning stored values into what staff read: labels, local times, masked identities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import yaml
+from flask import Flask
+
+from bot.dashboard.db import state
+from bot.dashboard.security import csrf_token
+from bot.storage.masking import mask_identity
+from bot.storage.models import Flag
+
+MESSAGES_FILE = Path(__file__).with_name("messages.yml")
+
+
+@lru_cache(maxsize=1)
+def messages() -> Dict[str, Dict[str, str]]:
+    """Return the dashboard's sentences and labels, loaded once."""
+    with MESSAGES_FILE.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)  # type: ignore[no-any-return]
+
+
+def label(group: str, value: Optional[str]) -> str:
+    """Return the label for ``value`` in ``group`` (e.g. levels/urgent), or the value itself."""
+    if value is None:
+        return ""
+    return messages().get(group, {}).get(value, value)
+
+
+def local_time(value: Optional[datetime], fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a UTC datetime in the clinic's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(state().config.zone).strftime(fmt)
+
+
+def masked(flag: Flag) -> str:
+    """Return the flag's patient identity, partly hidden."""
+    return mask_identity(flag.channel, flag.channel_user_id, flag.conversation_id)
+
+
+def install(app: Flask) -> None:
+    """Make the helpers available in every template."""
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(masked, "masked")
+    app.add_template_global(label, "label")
+    app.add_template_global(csrf_token, "csrf_token")
+
+    @app.context_processor
+    def _messages() -> Dict[str, Any]:
+        return {"messages": messages(), "timezone_name": state().config.timezone}

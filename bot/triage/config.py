@@ -1,0 +1,249 @@
+"""Load the triage vocabulary and rules from ``patterns.yml`` into typed, validated objects.
+
+The rules are clinical content, so they live as data that a reviewer can read; this module
+only checks the file's shape, so that a typo in it fails loudly at start-up, not silently later.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import yaml
+
+from bot.triage.levels import Level
+
+PATTERNS_FILE = Path(__file__).with_name("patterns.yml")
+
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class _WordsLoader(yaml.SafeLoader):
+    """A safe loader for word lists: only true/false are booleans, so "no", "on" and "off" stay words."""
+
+
+_WordsLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_WordsLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+TokenPattern = List[Dict[str, Any]]
+Expression = Union[str, TokenPattern]
+
+
+@dataclass(frozen=True)
+class NearSpec:
+    """A symptom word and a companion word within ``window`` tokens of one clause."""
+
+    symptom: Tuple[str, ...]
+    companion: Tuple[str, ...]
+    window: int
+    blocked_by: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Raise a finding to ``level`` when a severity word is close to it ("very swollen")."""
+
+    rule: str
+    level: Level
+    window: int
+    modifiers: Tuple[str, ...]
+    intensifiers: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One symptom rule: the words that show it, and what it means."""
+
+    id: str
+    category: str
+    level: Level
+    match: Tuple[Expression, ...] = ()
+    near: Tuple[NearSpec, ...] = ()
+    topic: Optional[str] = None
+    escalate: Optional[Escalation] = None
+    future_is_report: bool = False
+    question_is_report: bool = False
+    negated_by: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A finding added when rules from every group of ``all_of`` are asserted in one message."""
+
+    id: str
+    category: str
+    level: Level
+    all_of: Tuple[Tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class CourseLimit:
+    """The day from which a normal-course symptom should be seen by the clinic."""
+
+    category: str
+    routine_from_day: int
+    rule: str
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    """Everything in ``patterns.yml``, checked."""
+
+    normalizer: Mapping[str, Any]
+    context: Mapping[str, Any]
+    temperature: Mapping[str, Any]
+    durations: Mapping[str, Any]
+    course: Mapping[str, CourseLimit]
+    masks: Tuple[Expression, ...]
+    combinations: Tuple[Combination, ...]
+    rules: Tuple[Rule, ...]
+    rule_ids: Tuple[str, ...] = field(default=())
+
+    def rule(self, rule_id: str) -> Rule:
+        """Return the rule called ``rule_id``."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def expressions(raw: Any, where: str) -> Tuple[Expression, ...]:
+    """Flatten a YAML list of phrases, lists of phrases and token patterns into expressions."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ValueError(f"{where}: expected a list, got {type(raw).__name__}")
+    result: List[Expression] = []
+    for item in raw:
+        if isinstance(item, str):
+            result.append(item)
+        elif isinstance(item, list) and item and all(isinstance(token, dict) for token in item):
+            result.append(item)
+        elif isinstance(item, list) and all(isinstance(phrase, str) for phrase in item):
+            result.extend(item)
+        else:
+            raise ValueError(f"{where}: cannot read expression {item!r}")
+    return tuple(result)
+
+
+def words(raw: Any, where: str) -> Tuple[str, ...]:
+    """Return a tuple of words from a YAML list of strings."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(word, str) for word in raw):
+        raise ValueError(f"{where}: expected a list of words")
+    return tuple(raw)
+
+
+def _near(raw: Any, where: str) -> Tuple[NearSpec, ...]:
+    specs = []
+    for index, item in enumerate(raw or []):
+        label = f"{where}.near[{index}]"
+        specs.append(
+            NearSpec(
+                symptom=words(item.get("symptom"), f"{label}.symptom"),
+                companion=words(item.get("with"), f"{label}.with"),
+                window=int(item.get("window", 3)),
+                blocked_by=words(item.get("blocked_by"), f"{label}.blocked_by"),
+            )
+        )
+        if not specs[-1].symptom or not specs[-1].companion:
+            raise ValueError(f"{label}: needs both 'symptom' and 'with'")
+    return tuple(specs)
+
+
+def _escalation(raw: Optional[Mapping[str, Any]], where: str) -> Optional[Escalation]:
+    if not raw:
+        return None
+    return Escalation(
+        rule=str(raw["rule"]),
+        level=Level.parse(raw["level"]),
+        window=int(raw.get("window", 4)),
+        modifiers=words(raw.get("modifiers"), f"{where}.modifiers"),
+        intensifiers=words(raw.get("intensifiers"), f"{where}.intensifiers"),
+    )
+
+
+def _rule(raw: Mapping[str, Any]) -> Rule:
+    rule_id = str(raw["id"])
+    rule = Rule(
+        id=rule_id,
+        category=str(raw["category"]),
+        level=Level.parse(raw["level"]),
+        match=expressions(raw.get("match"), f"{rule_id}.match"),
+        near=_near(raw.get("near"), rule_id),
+        topic=raw.get("topic"),
+        escalate=_escalation(raw.get("escalate"), f"{rule_id}.escalate"),
+        future_is_report=bool(raw.get("future_is_report", False)),
+        question_is_report=bool(raw.get("question_is_report", False)),
+        negated_by=words(raw.get("negated_by"), f"{rule_id}.negated_by"),
+    )
+    if not rule.match and not rule.near:
+        raise ValueError(f"rule {rule_id}: needs 'match' or 'near'")
+    return rule
+
+
+def parse_config(raw: Mapping[str, Any]) -> TriageConfig:
+    """Check and convert the parsed YAML document."""
+    rules = tuple(_rule(item) for item in raw["rules"])
+    combinations = tuple(
+        Combination(
+            id=str(item["id"]),
+            category=str(item["category"]),
+            level=Level.parse(item["level"]),
+            all_of=tuple(tuple(group) for group in item["all_of"]),
+        )
+        for item in raw.get("combinations", [])
+    )
+    course = {
+        category: CourseLimit(category, int(item["routine_from_day"]), str(item["rule"]))
+        for category, item in (raw.get("course") or {}).items()
+    }
+    temperature = raw["temperature"]
+    derived_ids: List[str] = [rule.id for rule in rules]
+    derived_ids += [rule.escalate.rule for rule in rules if rule.escalate]
+    derived_ids += [combination.id for combination in combinations]
+    derived_ids += [limit.rule for limit in course.values()]
+    derived_ids += [str(temperature["rule"])]
+    duplicates = sorted({rule_id for rule_id in derived_ids if derived_ids.count(rule_id) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate rule ids: {duplicates}")
+    known = set(derived_ids)
+    for combination in combinations:
+        missing = [rule_id for group in combination.all_of for rule_id in group if rule_id not in known]
+        if missing:
+            raise ValueError(f"combination {combination.id}: unknown rules {missing}")
+    return TriageConfig(
+        normalizer=raw["normalizer"],
+        context=raw["context"],
+        temperature=temperature,
+        durations=raw["durations"],
+        course=course,
+        masks=expressions(raw.get("masks"), "masks"),
+        combinations=combinations,
+        rules=rules,
+        rule_ids=tuple(derived_ids),
+    )
+
+
+def load_config(path: Optional[Path] = None) -> TriageConfig:
+    """Read and check a patterns file (the packaged one by default)."""
+    with open(path or PATTERNS_FILE, encoding="utf-8") as handle:
+        return parse_config(yaml.load(handle, Loader=_WordsLoader))  # noqa: S506 (safe subclass)
+
+
+@lru_cache(maxsize=1)
+def default_config() -> TriageConfig:
+    """Return the packaged configuration, read once."""
+    return load_config()
+
+
+def phrase_list(section: Mapping[str, Any], key: str) -> Sequence[Expression]:
+    """Return the expressions under ``key`` of a context section (empty when absent)."""
+    return expressions(section.get(key), key)

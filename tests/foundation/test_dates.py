@@ -1,0 +1,40 @@
+"""Days since the procedure, from what patients actually write."""
+
+from datetime import date
+
+import pytest
+
+from bot.dates import days_since
+
+TODAY = date(2026, 11, 21)  # a Saturday
+
+CASES = [
+    ("the treatment was 3 days ago", 3),
+    ("I had it done yesterday", 1),
+    ("had my dermapen today", 0),
+    ("it was on Monday", 5),
+    ("on saturday", 7),
+    ("two weeks ago", 14),
+    ("a week ago", 7),
+    ("last week", 7),
+    ("a couple of days ago", 2),
+    ("on the 3rd", 18),
+    ("on the 28th", 24),
+    ("on the 3rd of november", 18),
+    ("it's day 5 after microneedling", 5),
+    ("still peeling for 10 days", 10),
+    ("ten days ago", 10),
+    ("2026-11-01", 20),
+    ("hello there", None),
+    ("I am 30 years old", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_days_since(text, expected):
+    assert days_since(text, TODAY) == expected
+
+
+def test_future_iso_date_is_ignored():
+    assert days_since("booked for 2026-12-24", TODAY) is None
