@@ -170,3 +170,21 @@ def shared_server() -> Iterator[PostgresServer]:
             if _users == 0 and _server is not None:
                 _server.stop()
                 _server = None
+
+
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Yield the URL of an empty database of the kind ``request.param`` names (see ``DATABASES``).
+
+    PostgreSQL comes from the session fixture ``postgres_server``, which each test folder's
+    conftest defines by entering :func:`shared_server`.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'aftercare.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    with server.fresh_database() as url:
+        yield url

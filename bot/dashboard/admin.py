@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from bot.dashboard.db import record, state, transaction
 from bot.dashboard.security import admin_required
 from bot.storage import audit, outbox, staff
+from bot.storage.db import utcnow
 from bot.storage.models import AlertOutbox, Flag, StaffUser
 from bot.storage.vocabulary import STAFF_ROLES
 
@@ -22,7 +23,7 @@ def staff_list() -> str:
     """List staff accounts, with a form to add one."""
     with transaction() as db:
         accounts = staff.list_staff(session=db)
-    return render_template("admin/staff.html", accounts=accounts, roles=STAFF_ROLES, form={})
+    return render_template("admin/staff.html", accounts=accounts, roles=STAFF_ROLES, form={}, now=utcnow())
 
 
 @bp.route("/staff", methods=["POST"])
@@ -45,7 +46,7 @@ def staff_add() -> "str | Response":
             return redirect(url_for("admin.staff_list"))
     with transaction() as db:
         accounts = staff.list_staff(session=db)
-    return render_template("admin/staff.html", accounts=accounts, roles=STAFF_ROLES, form=form), 400
+    return render_template("admin/staff.html", accounts=accounts, roles=STAFF_ROLES, form=form, now=utcnow()), 400
 
 
 def _set_active(user_id: int, active: bool) -> Response:
@@ -118,7 +119,3 @@ def alert_retry(alert_id: int) -> Response:
     flash("alert_requeued" if requeued is not None else "alert_not_requeued", "info")
     return redirect(url_for("admin.alerts"))
 
-
-def current_username() -> str:
-    """Return who is logged in (for templates)."""
-    return str(g.user.username) if g.get("user") is not None else ""

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 import yaml
-from flask import Flask
+from flask import Flask, g
 
-from bot.dashboard.db import state
+from bot.dashboard.db import state, transaction
 from bot.dashboard.security import csrf_token
 from bot.storage.masking import mask_identity
 from bot.storage.models import Flag
+from bot.storage.outbox import count_problem_alerts
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 
@@ -30,6 +31,12 @@ def label(group: str, value: Optional[str]) -> str:
     if value is None:
         return ""
     return messages().get(group, {}).get(value, value)
+
+
+def message(key: str) -> str:
+    """Return a flash sentence by key; ``group.key`` looks in another group (e.g. staff_errors)."""
+    group, _, name = key.rpartition(".")
+    return messages().get(group or "flash", {}).get(name, key)
 
 
 def local_time(value: Optional[datetime], fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -49,8 +56,13 @@ def install(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(masked, "masked")
     app.add_template_global(label, "label")
+    app.add_template_global(message, "message")
     app.add_template_global(csrf_token, "csrf_token")
 
     @app.context_processor
-    def _messages() -> Dict[str, Any]:
-        return {"messages": messages(), "timezone_name": state().config.timezone}
+    def _page_context() -> Dict[str, Any]:
+        context: Dict[str, Any] = {"timezone_name": state().config.timezone, "problem_alerts": 0}
+        if g.get("user") is not None:
+            with transaction() as db:
+                context["problem_alerts"] = count_problem_alerts(session=db)
+        return context

@@ -69,6 +69,7 @@ class Rule:
     escalate: Optional[Escalation] = None
     future_is_report: bool = False
     question_is_report: bool = False
+    goal_is_hypothetical: bool = False
     negated_by: Tuple[str, ...] = ()
 
 
@@ -182,6 +183,7 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
         escalate=_escalation(raw.get("escalate"), f"{rule_id}.escalate"),
         future_is_report=bool(raw.get("future_is_report", False)),
         question_is_report=bool(raw.get("question_is_report", False)),
+        goal_is_hypothetical=bool(raw.get("goal_is_hypothetical", False)),
         negated_by=words(raw.get("negated_by"), f"{rule_id}.negated_by"),
     )
     if not rule.match and not rule.near:

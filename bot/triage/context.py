@@ -155,12 +155,17 @@ class MessageContext:
     def is_hypothetical(self, end: int, head: int, rule: Rule) -> bool:
         """Tell whether a condition, future or general talk governs the mention."""
         clause = self.clause[head]
-        low = max(self.clause_start[clause], head - self.pipeline.hypothetical_window)
-        kinds = ["conditional", "general"] if rule.future_is_report else ["conditional", "general", "future"]
-        for kind in kinds:
+        floor = self.clause_start[clause]
+        windows = {"conditional": self.pipeline.hypothetical_window, "general": self.pipeline.hypothetical_window}
+        if not rule.future_is_report:
+            windows["future"] = self.pipeline.future_window
+        if rule.goal_is_hypothetical:
+            windows["goal"] = self.pipeline.hypothetical_window
+        for kind, window in windows.items():
+            low = max(floor, head - window)
             for cue_start, cue_end in self._in_clause_cues(kind, clause):
                 if low <= cue_start and cue_end <= head and not self._cue_overridden(cue_start, cue_end):
-                    return not self._presupposed(end, head)
+                    return kind == "goal" or not self._presupposed(end, head)
         return False
 
     def _cue_overridden(self, start: int, end: int) -> bool:
@@ -221,10 +226,12 @@ class MessageContext:
         kind = self._question_kind(head)
         if kind in ("", "open"):
             return False
-        if self._presupposed(end, head):
-            return False
         clause = self.clause[head]
         if self._in_clause_cues("strong_marker", clause):
+            return False
+        if self._in_clause_cues("general_marker", clause):
+            return True
+        if self._presupposed(end, head):
             return False
         if kind == "general" and self._in_clause_cues("weak_marker", clause):
             return False

@@ -38,6 +38,15 @@ def damerau_levenshtein(left: str, right: str) -> int:
     return previous[-1]
 
 
+def _common_prefix(left: str, right: str) -> int:
+    size = 0
+    for first, second in zip(left, right):
+        if first != second:
+            break
+        size += 1
+    return size
+
+
 def _deletions(word: str, distance: int) -> Set[str]:
     """Return every string made by deleting up to ``distance`` letters from ``word``."""
     result = {word}
@@ -67,20 +76,20 @@ class FuzzyVocabulary:
         return allowed
 
     def closest(self, word: str) -> Optional[str]:
-        """Return the one closest vocabulary word within the allowed distance, or None if tied."""
+        """Return the closest vocabulary word within the allowed distance (ties: similar length, shared prefix)."""
         allowed = self.allowed_distance(word)
         if not allowed:
             return None
         candidates: Set[str] = set()
         for variant in _deletions(word, allowed):
             candidates.update(self._index.get(variant, ()))
-        scored = sorted((damerau_levenshtein(word, candidate), candidate) for candidate in candidates)
-        scored = [(distance, candidate) for distance, candidate in scored if distance <= allowed]
-        if not scored:
-            return None
-        if len(scored) > 1 and scored[0][0] == scored[1][0]:
-            return None
-        return scored[0][1]
+        scored = sorted(
+            (damerau_levenshtein(word, candidate), abs(len(word) - len(candidate)), -_common_prefix(word, candidate),
+             candidate)
+            for candidate in candidates
+        )
+        best = [item for item in scored if item[0] <= allowed]
+        return best[0][-1] if best else None
 
 
 def load_dictionary(lookups_data_dir: Path) -> FrozenSet[str]:

@@ -34,6 +34,7 @@ CUE_SOURCES: Tuple[Tuple[str, str, str], ...] = (
     ("conditional", "hypothetical", "conditional"),
     ("future", "hypothetical", "future"),
     ("general", "hypothetical", "general"),
+    ("goal", "hypothetical", "goal"),
     ("embedded_question", "hypothetical", "embedded_question"),
     ("procedural", "hypothetical", "procedural"),
     ("persistence", "hypothetical", "persistence"),
@@ -42,6 +43,7 @@ CUE_SOURCES: Tuple[Tuple[str, str, str], ...] = (
     ("filler", "questions", "fillers"),
     ("strong_marker", "questions", "strong_report_markers"),
     ("weak_marker", "questions", "weak_report_markers"),
+    ("general_marker", "questions", "general_markers"),
 )
 
 
@@ -89,6 +91,7 @@ class Pipeline:
         self.negation_window = int(negation["window"])
         self.negation_after_window = int(negation["after_window"])
         self.hypothetical_window = int(hypothetical["window"])
+        self.future_window = int(hypothetical["future_window"])
         self.no = self.normalizer.canonical("no")
         self.and_ = self.normalizer.canonical("and")
         self.the = self.normalizer.canonical("the")

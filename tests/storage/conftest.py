@@ -13,8 +13,6 @@ from bot.storage import make_engine, make_session_factory, staff
 from bot.storage.models import Base
 from tests import postgres
 
-DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: needs a real PostgreSQL server (tests/postgres.py)")
@@ -32,14 +30,10 @@ def postgres_server() -> Iterator[postgres.PostgresServer]:
         yield server
 
 
-@pytest.fixture(params=DATABASES)
+@pytest.fixture(params=postgres.DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """The URL of an empty database: a SQLite file, or a new database on the PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'aftercare.db'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    with server.fresh_database() as url:
+    """The URL of an empty database: a SQLite file, or a fresh schema on the PostgreSQL server."""
+    with postgres.empty_database(request, tmp_path) as url:
         yield url
 
 

@@ -1,0 +1,70 @@
+"""The staff review dashboard: a small Flask application (see ``docs/dashboard.md``).
+
+Build it with :func:`create_app`; ``aftercare dashboard`` serves it and runs the alert
+worker next to it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import Flask, render_template
+from sqlalchemy.orm import sessionmaker
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from bot.alerts.config import AlertConfig
+from bot.dashboard import admin, auth, flags, presentation, queue
+from bot.dashboard.config import DashboardConfig, check_secret_key
+from bot.dashboard.db import EXTENSION, DashboardState
+from bot.dashboard.security import SessionInterface, add_security_headers, enforce_login_and_csrf
+from bot.settings import Settings
+from bot.storage import make_engine, make_session_factory
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Optional[Settings] = None, *, session_factory: Optional[sessionmaker] = None) -> Flask:
+    """Build the dashboard for ``settings`` (default: from the environment).
+
+    Refuses to start outside development with the default or a short secret key.
+    ``session_factory`` lets tests and the CLI share an engine; otherwise one is made
+    from ``settings.database_url``. The schema must exist (``aftercare db upgrade``).
+    """
+    settings = settings or Settings.from_env()
+    check_secret_key(settings)
+    config = DashboardConfig.from_settings(settings)
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.database_url))
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="aftercare_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.https,
+        PERMANENT_SESSION_LIFETIME=config.session_lifetime,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.session_interface = SessionInterface()
+    if config.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies,
+            x_host=config.trusted_proxies,
+        )
+    app.extensions[EXTENSION] = DashboardState(
+        settings=settings, config=config, alerts=AlertConfig.from_settings(settings), session_factory=session_factory
+    )
+
+    app.before_request(enforce_login_and_csrf)
+    app.after_request(add_security_headers)
+    presentation.install(app)
+    for blueprint in (auth.bp, queue.bp, flags.bp, admin.bp):
+        app.register_blueprint(blueprint)
+
+    @app.errorhandler(HTTPException)
+    def _error_page(error: HTTPException):  # type: ignore[no-untyped-def]
+        return render_template("error.html", error=error), error.code or 500
+
+    return app

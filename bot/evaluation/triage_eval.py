@@ -1,0 +1,252 @@
+"""Measure the triage safety layer on a labelled set of patient messages.
+
+Why: the triage rules decide who is told to call a doctor or emergency services, so their
+recall on red flags and their over-triage must be known figures, checked on every change.
+Reports red-flag recall (gold urgent/emergency predicted urgent or higher), emergency recall,
+over-triage (gold below urgent predicted urgent or higher, as a share of gold below urgent),
+accuracy, a confusion matrix, every miss, and the latency per message (mean and p95).
+
+Run as ``aftercare eval triage`` or ``python -m bot.evaluation.triage_eval [PATH]``. The exit
+code is 1 when red-flag recall or emergency recall is below 100 % or over-triage is above 5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import yaml
+
+from bot.settings import Settings
+from bot.triage import Level, TriageResult, assess
+
+DEFAULT_EVAL_SET = "eval/triage_eval.yml"
+
+#: Safety thresholds the exit code enforces.
+REQUIRED_RED_FLAG_RECALL = 1.0
+REQUIRED_EMERGENCY_RECALL = 1.0
+MAX_OVER_TRIAGE = 0.05
+
+
+@dataclass(frozen=True)
+class TriageCase:
+    """One labelled message."""
+
+    text: str
+    level: Level
+    days_since: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A case whose predicted level differs from its label."""
+
+    text: str
+    expected: str
+    predicted: str
+    rule: str
+    days_since: Optional[int] = None
+
+
+@dataclass
+class TriageReport:
+    """Figures for one run over an evaluation set."""
+
+    path: str
+    total: int
+    correct: int
+    red_flag_total: int
+    red_flag_caught: int
+    emergency_total: int
+    emergency_caught: int
+    non_urgent_total: int
+    over_triaged: int
+    latency_mean_ms: float
+    latency_p95_ms: float
+    confusion: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    misses: List[Miss] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        """Return the share of cases whose level was predicted exactly."""
+        return self.correct / self.total if self.total else 1.0
+
+    @property
+    def red_flag_recall(self) -> float:
+        """Return the share of gold urgent/emergency cases predicted urgent or higher."""
+        return self.red_flag_caught / self.red_flag_total if self.red_flag_total else 1.0
+
+    @property
+    def emergency_recall(self) -> float:
+        """Return the share of gold emergency cases predicted emergency."""
+        return self.emergency_caught / self.emergency_total if self.emergency_total else 1.0
+
+    @property
+    def over_triage(self) -> float:
+        """Return the share of gold non-urgent cases predicted urgent or higher."""
+        return self.over_triaged / self.non_urgent_total if self.non_urgent_total else 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Tell whether the run meets every safety threshold."""
+        return (
+            self.red_flag_recall >= REQUIRED_RED_FLAG_RECALL
+            and self.emergency_recall >= REQUIRED_EMERGENCY_RECALL
+            and self.over_triage <= MAX_OVER_TRIAGE
+        )
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Return the figures as a JSON-serialisable dict."""
+        payload = asdict(self)
+        payload.update(
+            accuracy=self.accuracy,
+            red_flag_recall=self.red_flag_recall,
+            emergency_recall=self.emergency_recall,
+            over_triage=self.over_triage,
+            passed=self.passed,
+        )
+        return payload
+
+
+def load_cases(path: Path) -> List[TriageCase]:
+    """Read ``cases:`` (text, level, optional days_since) from an evaluation YAML file."""
+    with open(path, encoding="utf-8") as handle:
+        document = yaml.safe_load(handle) or {}
+    cases = []
+    for index, item in enumerate(document.get("cases") or []):
+        if "text" not in item or "level" not in item:
+            raise ValueError(f"{path}: case {index} needs 'text' and 'level'")
+        days = item.get("days_since")
+        cases.append(TriageCase(str(item["text"] or ""), Level.parse(item["level"]), None if days is None else int(days)))
+    return cases
+
+
+def score(cases: Sequence[TriageCase], results: Sequence[TriageResult], latencies_ms: Sequence[float],
+          path: str = "") -> TriageReport:
+    """Compare predicted levels with the labels and collect the figures."""
+    levels = [level.value for level in Level]
+    confusion = {gold: {guess: 0 for guess in levels} for gold in levels}
+    report = TriageReport(path, len(cases), 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, confusion)
+    for case, result in zip(cases, results):
+        gold, guess = case.level, result.level
+        confusion[gold.value][guess.value] += 1
+        if gold == guess:
+            report.correct += 1
+        else:
+            report.misses.append(Miss(case.text, gold.value, guess.value, result.rule, case.days_since))
+        if gold >= Level.URGENT:
+            report.red_flag_total += 1
+            report.red_flag_caught += guess >= Level.URGENT
+        else:
+            report.non_urgent_total += 1
+            report.over_triaged += guess >= Level.URGENT
+        if gold == Level.EMERGENCY:
+            report.emergency_total += 1
+            report.emergency_caught += guess == Level.EMERGENCY
+    if latencies_ms:
+        ordered = sorted(latencies_ms)
+        report.latency_mean_ms = statistics.fmean(ordered)
+        report.latency_p95_ms = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return report
+
+
+def evaluate(path: Path | str, repeat: int = 3,
+             assessor: Callable[[str, Optional[int]], TriageResult] = assess) -> TriageReport:
+    """Assess every case of the set at ``path``; latency is timed over ``repeat`` passes."""
+    cases = load_cases(Path(path))
+    assessor("warm up", None)
+    results: List[TriageResult] = []
+    latencies: List[float] = []
+    for attempt in range(max(repeat, 1)):
+        for case in cases:
+            started = time.perf_counter()
+            result = assessor(case.text, case.days_since)
+            latencies.append((time.perf_counter() - started) * 1000.0)
+            if attempt == 0:
+                results.append(result)
+    return score(cases, results, latencies, str(path))
+
+
+def _percent(value: float) -> str:
+    return f"{100.0 * value:.1f} %"
+
+
+def format_report(report: TriageReport) -> str:
+    """Render the figures, the confusion matrix and the misses as plain text."""
+    mark = {True: "ok", False: "FAIL"}
+    lines = [
+        f"Triage evaluation: {report.path} ({report.total} messages)",
+        "",
+        f"red-flag recall   {_percent(report.red_flag_recall):>8}  ({report.red_flag_caught}/{report.red_flag_total})"
+        f"  {mark[report.red_flag_recall >= REQUIRED_RED_FLAG_RECALL]}",
+        f"emergency recall  {_percent(report.emergency_recall):>8}  ({report.emergency_caught}/{report.emergency_total})"
+        f"  {mark[report.emergency_recall >= REQUIRED_EMERGENCY_RECALL]}",
+        f"over-triage       {_percent(report.over_triage):>8}  ({report.over_triaged}/{report.non_urgent_total})"
+        f"  {mark[report.over_triage <= MAX_OVER_TRIAGE]} (at most {_percent(MAX_OVER_TRIAGE)})",
+        f"accuracy          {_percent(report.accuracy):>8}  ({report.correct}/{report.total})",
+        f"latency           {report.latency_mean_ms:.3f} ms mean, {report.latency_p95_ms:.3f} ms p95 per message",
+        "",
+        "Confusion matrix (rows: expected, columns: predicted)",
+    ]
+    levels = [level.value for level in Level]
+    width = max(len(level) for level in levels) + 2
+    lines.append(" " * width + "".join(f"{level:>{width}}" for level in levels))
+    for gold in levels:
+        row = report.confusion.get(gold, {})
+        lines.append(f"{gold:<{width}}" + "".join(f"{row.get(guess, 0):>{width}}" for guess in levels))
+    lines.append("")
+    lines.append(f"Misses ({len(report.misses)})")
+    for miss in report.misses:
+        days = f" [day {miss.days_since}]" if miss.days_since is not None else ""
+        rule = f" by {miss.rule}" if miss.rule else ""
+        lines.append(f"  expected {miss.expected:<9} got {miss.predicted:<9}{rule}: {miss.text!r}{days}")
+    lines.append("")
+    lines.append("PASSED" if report.passed else "FAILED: safety thresholds not met")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the command line of the triage evaluation."""
+    parser = argparse.ArgumentParser(
+        prog="aftercare eval triage",
+        description="Score the triage safety layer on a labelled set of patient messages.",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the evaluation's options to ``parser`` (shared with the ``aftercare`` CLI)."""
+    parser.add_argument("path", nargs="?", type=Path, default=None,
+                        help=f"labelled YAML set (default: {DEFAULT_EVAL_SET})")
+    parser.add_argument("--repeat", type=int, default=3, help="passes over the set for the latency figures")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this file")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the evaluation described by parsed ``args``; return an exit code."""
+    path = args.path or Settings.from_env().project_root / DEFAULT_EVAL_SET
+    if not path.exists():
+        print(f"not found: {path}", file=sys.stderr)
+        return 2
+    report = evaluate(path, repeat=args.repeat)
+    print(format_report(report))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0 if report.passed else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the evaluation; return an exit code."""
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
