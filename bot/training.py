@@ -88,4 +88,7 @@ def ensure_model(root: Path, models_dir: Optional[Path] = None, force: bool = Fa
     )
     if not target.exists():
         raise RuntimeError(f"rasa train finished but {target} was not written")
+    for stale in target.parent.glob(f"{MODEL_PREFIX}*.tar.gz"):
+        if stale != target:
+            stale.unlink()
     return ModelStatus(target, trained=True)

@@ -35,7 +35,9 @@ def find_bin_dir() -> Optional[Path]:
     candidates = [Path(path) for path in sorted(Path("/").glob(DEBIAN_GLOB.lstrip("/")))]
     candidates = [path for path in candidates if (path / "initdb").exists() and (path / "pg_ctl").exists()]
     if candidates:
-        return max(candidates, key=lambda path: float(path.parent.name) if path.parent.name.isdigit() else 0.0)
+        return max(
+            candidates, key=lambda path: float(path.parent.name) if path.parent.name.isdigit() else 0.0
+        )
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
 
@@ -66,7 +68,8 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -80,7 +83,7 @@ class PostgresServer:
         self.root = Path(tempfile.mkdtemp(prefix="aftercare-pg-"))
         self.data_dir = self.root / "data"
         self.log_file = self.root / "server.log"
-        self.port = _free_port()
+        self.port = free_port()
         self._as_system_user = os.geteuid() == 0
 
     def _run(self, *args: str) -> None:
@@ -92,13 +95,24 @@ class PostgresServer:
             log = self.log_file.read_text() if self.log_file.exists() else ""
             raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}\n{log}")
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         """Create the cluster and start the server; return once it accepts connections."""
         if self._as_system_user:
             account = pwd.getpwnam(SYSTEM_USER)
             os.chown(self.root, account.pw_uid, account.pw_gid)
-        self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-locale", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"

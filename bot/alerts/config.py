@@ -60,10 +60,12 @@ class AlertConfig:
         return {"email": self.email_enabled, "webhook": self.webhook_enabled}.get(channel, False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "AlertConfig":
+    def from_settings(cls, settings: Settings) -> AlertConfig:
         extra = settings.extra
         recipients = tuple(
-            address.strip() for address in extra.get("AFTERCARE_ALERT_EMAILS", "").split(",") if address.strip()
+            address.strip()
+            for address in extra.get("AFTERCARE_ALERT_EMAILS", "").split(",")
+            if address.strip()
         )
         ssl = flag_from(extra, "AFTERCARE_SMTP_SSL")
         starttls = flag_from(extra, "AFTERCARE_SMTP_STARTTLS")

@@ -10,7 +10,7 @@ from bot.settings import Settings
 from bot.storage import make_engine, migrate
 
 
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``db`` subcommands."""
     parser = subparsers.add_parser("db", help="database schema migrations")
     commands = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)

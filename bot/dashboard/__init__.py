@@ -24,7 +24,9 @@ from bot.storage import make_engine, make_session_factory
 __all__ = ["create_app"]
 
 
-def create_app(settings: Optional[Settings] = None, *, session_factory: Optional[sessionmaker] = None) -> Flask:
+def create_app(
+    settings: Optional[Settings] = None, *, session_factory: Optional[sessionmaker] = None
+) -> Flask:
     """Build the dashboard for ``settings`` (default: from the environment).
 
     Refuses to start outside development with the default or a short secret key.
@@ -50,11 +52,16 @@ def create_app(settings: Optional[Settings] = None, *, session_factory: Optional
     app.session_interface = SessionInterface()
     if config.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies,
+            app.wsgi_app,
+            x_for=config.trusted_proxies,
+            x_proto=config.trusted_proxies,
             x_host=config.trusted_proxies,
         )
     app.extensions[EXTENSION] = DashboardState(
-        settings=settings, config=config, alerts=AlertConfig.from_settings(settings), session_factory=session_factory
+        settings=settings,
+        config=config,
+        alerts=AlertConfig.from_settings(settings),
+        session_factory=session_factory,
     )
 
     app.before_request(enforce_login_and_csrf)

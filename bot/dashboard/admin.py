@@ -28,7 +28,7 @@ def staff_list() -> str:
 
 @bp.route("/staff", methods=["POST"])
 @admin_required
-def staff_add() -> "str | Response":
+def staff_add() -> str | Response:
     """Create an account with a role and an initial password."""
     form = {"username": request.form.get("username", ""), "role": request.form.get("role", "")}
     password = request.form.get("password", "")
@@ -37,7 +37,9 @@ def staff_add() -> "str | Response":
     else:
         try:
             with transaction() as db:
-                user = staff.create_staff(session=db, username=form["username"], password=password, role=form["role"])
+                user = staff.create_staff(
+                    session=db, username=form["username"], password=password, role=form["role"]
+                )
                 record(db, "staff.add", target=f"staff:{user.username}", detail=f"role={user.role}")
         except staff.StaffError as error:
             flash(f"staff_errors.{error.code}", "error")
@@ -46,7 +48,9 @@ def staff_add() -> "str | Response":
             return redirect(url_for("admin.staff_list"))
     with transaction() as db:
         accounts = staff.list_staff(session=db)
-    return render_template("admin/staff.html", accounts=accounts, roles=STAFF_ROLES, form=form, now=utcnow()), 400
+    return render_template(
+        "admin/staff.html", accounts=accounts, roles=STAFF_ROLES, form=form, now=utcnow()
+    ), 400
 
 
 def _set_active(user_id: int, active: bool) -> Response:
@@ -91,7 +95,12 @@ def audit_log() -> str:
         )
     pages = max((total + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE, 1)
     return render_template(
-        "admin/audit.html", entries=entries, actor=actor or "", action=action or "", page=page, pages=pages,
+        "admin/audit.html",
+        entries=entries,
+        actor=actor or "",
+        action=action or "",
+        page=page,
+        pages=pages,
         total=total,
     )
 
@@ -118,4 +127,3 @@ def alert_retry(alert_id: int) -> Response:
             record(db, "alert.retry", target=f"alert:{alert_id}", detail=f"flag={requeued.flag_id}")
     flash("alert_requeued" if requeued is not None else "alert_not_requeued", "info")
     return redirect(url_for("admin.alerts"))
-

@@ -13,7 +13,7 @@ bp = Blueprint("auth", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> "str | Response":
+def login() -> str | Response:
     """Show the login form; on POST check the password, counting failures toward a lockout."""
     if request.method == "GET" and g.user is not None:
         return redirect(url_for("queue.index"))
@@ -21,7 +21,9 @@ def login() -> "str | Response":
         username = request.form.get("username", "")
         with transaction() as db:
             result = staff.authenticate(
-                session=db, username=username, password=request.form.get("password", ""),
+                session=db,
+                username=username,
+                password=request.form.get("password", ""),
                 policy=state().config.lockout,
             )
             if result.ok and result.user is not None:
@@ -29,8 +31,12 @@ def login() -> "str | Response":
                 record(db, "login.success")
                 user = result.user
             else:
-                record(db, "login.failure", detail=result.reason,
-                       actor=staff.normalise_username(username)[:64] or "anonymous")
+                record(
+                    db,
+                    "login.failure",
+                    detail=result.reason,
+                    actor=staff.normalise_username(username)[:64] or "anonymous",
+                )
                 user = None
         if user is not None:
             start_session(user)

@@ -13,7 +13,7 @@ from bot.storage.staff import LockoutPolicy
 MIN_SECRET_LENGTH = 32
 
 
-class InsecureSecretKey(RuntimeError):
+class InsecureSecretKeyError(RuntimeError):
     """Raised when the dashboard would sign sessions with a guessable key outside development."""
 
 
@@ -33,7 +33,7 @@ class DashboardConfig:
         return ZoneInfo(self.timezone)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "DashboardConfig":
+    def from_settings(cls, settings: Settings) -> DashboardConfig:
         extra = settings.extra
         config = cls(
             https=flag_from(extra, "AFTERCARE_DASHBOARD_HTTPS"),
@@ -45,7 +45,7 @@ class DashboardConfig:
             timezone=extra.get("AFTERCARE_TIMEZONE") or "UTC",
             trusted_proxies=int_from(extra, "AFTERCARE_DASHBOARD_TRUSTED_PROXIES", 0),
         )
-        config.zone  # fail at start-up, not on the first page, if the zone name is wrong
+        _ = config.zone  # fail at start-up, not on the first page, if the zone name is wrong
         return config
 
 
@@ -54,7 +54,7 @@ def check_secret_key(settings: Settings) -> None:
     if settings.environment == "development":
         return
     if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < MIN_SECRET_LENGTH:
-        raise InsecureSecretKey(
+        raise InsecureSecretKeyError(
             f"AFTERCARE_SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters "
             f"when AFTERCARE_ENV is {settings.environment!r}; generate one with: "
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'"

@@ -14,7 +14,9 @@ CLOCK_SLACK = timedelta(minutes=1)
 
 def triggering_turn(transcript: Transcript, flag: Flag) -> Optional[Turn]:
     """Return the user message that last raised ``flag`` (the newest match not after the flag)."""
-    matches = [turn for turn in transcript.turns if turn.kind == "user" and turn.text.strip() == flag.message.strip()]
+    matches = [
+        turn for turn in transcript.turns if turn.kind == "user" and turn.text.strip() == flag.message.strip()
+    ]
     in_time = [turn for turn in matches if turn.at is None or turn.at <= flag.updated_at + CLOCK_SLACK]
     candidates = in_time or matches
     return candidates[-1] if candidates else None

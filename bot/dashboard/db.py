@@ -44,8 +44,13 @@ def client_ip() -> Optional[str]:
     return request.remote_addr
 
 
-def record(db: Session, action: str, target: Optional[str] = None, detail: Optional[str] = None,
-           actor: Optional[str] = None) -> None:
+def record(
+    db: Session,
+    action: str,
+    target: Optional[str] = None,
+    detail: Optional[str] = None,
+    actor: Optional[str] = None,
+) -> None:
     """Write an audit entry for the logged-in staff member (or ``actor``) and this request."""
     user = g.get("user")
     name = actor or (user.username if user is not None else "anonymous")

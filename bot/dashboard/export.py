@@ -10,9 +10,24 @@ from bot.storage.masking import mask_identity
 from bot.storage.models import Flag
 
 COLUMNS: Sequence[str] = (
-    "flag_id", "created_at_utc", "updated_at_utc", "level", "kind", "status", "channel", "patient",
-    "reason", "rule", "matched_text", "outcome", "note", "acknowledged_by", "acknowledged_at_utc",
-    "resolved_by", "resolved_at_utc", "link",
+    "flag_id",
+    "created_at_utc",
+    "updated_at_utc",
+    "level",
+    "kind",
+    "status",
+    "channel",
+    "patient",
+    "reason",
+    "rule",
+    "matched_text",
+    "outcome",
+    "note",
+    "acknowledged_by",
+    "acknowledged_at_utc",
+    "resolved_by",
+    "resolved_at_utc",
+    "link",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -29,10 +44,24 @@ def _cell(value: object) -> str:
 
 def _row(flag: Flag, link: str) -> List[str]:
     values: List[Optional[object]] = [
-        flag.id, flag.created_at, flag.updated_at, flag.level, flag.kind, flag.status, flag.channel,
-        mask_identity(flag.channel, flag.channel_user_id, flag.conversation_id), flag.reason, flag.rule,
-        flag.matched_text, flag.outcome, flag.note, flag.acknowledged_by, flag.acknowledged_at,
-        flag.resolved_by, flag.resolved_at, link,
+        flag.id,
+        flag.created_at,
+        flag.updated_at,
+        flag.level,
+        flag.kind,
+        flag.status,
+        flag.channel,
+        mask_identity(flag.channel, flag.channel_user_id, flag.conversation_id),
+        flag.reason,
+        flag.rule,
+        flag.matched_text,
+        flag.outcome,
+        flag.note,
+        flag.acknowledged_by,
+        flag.acknowledged_at,
+        flag.resolved_by,
+        flag.resolved_at,
+        link,
     ]
     return [_cell(value) for value in values]
 

@@ -17,7 +17,7 @@ STATUS_CHOICES: Dict[str, Tuple[str, ...]] = {
 }
 
 
-class BadDate(ValueError):
+class BadDateError(ValueError):
     """Raised for a date that is not ``YYYY-MM-DD`` or a range that ends before it starts."""
 
     def __init__(self, code: str) -> None:
@@ -32,15 +32,19 @@ def parse_day(value: Optional[str]) -> Optional[date]:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise BadDate("bad_date") from None
+        raise BadDateError("bad_date") from None
 
 
-def day_range(start: Optional[date], end: Optional[date], zone: ZoneInfo) -> Tuple[Optional[datetime], Optional[datetime]]:
+def day_range(
+    start: Optional[date], end: Optional[date], zone: ZoneInfo
+) -> Tuple[Optional[datetime], Optional[datetime]]:
     """Turn local calendar days (both inclusive) into a half-open UTC interval."""
     if start and end and end < start:
-        raise BadDate("bad_date_range")
+        raise BadDateError("bad_date_range")
     begin = datetime.combine(start, time.min, zone).astimezone(timezone.utc) if start else None
-    finish = datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(timezone.utc) if end else None
+    finish = (
+        datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(timezone.utc) if end else None
+    )
     return begin, finish
 
 
@@ -57,7 +61,7 @@ class QueueForm:
     errors: list = field(default_factory=list)
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> "QueueForm":
+    def from_args(cls, args: Mapping[str, str]) -> QueueForm:
         page = args.get("page", "1")
         return cls(
             level=args.get("level", "") if args.get("level", "") in FLAG_LEVELS else "",
@@ -72,7 +76,7 @@ class QueueForm:
         """Build the storage filter; bad dates are dropped and remembered in ``errors``."""
         try:
             created_from, created_to = day_range(parse_day(self.date_from), parse_day(self.date_to), zone)
-        except BadDate as error:
+        except BadDateError as error:
             self.errors.append(error.code)
             created_from = created_to = None
         return QueueFilter(
@@ -86,8 +90,12 @@ class QueueForm:
     def query(self, **overrides: object) -> Dict[str, object]:
         """Return the query string values for links that keep the current filters."""
         values: Dict[str, object] = {
-            "level": self.level, "status": self.status, "channel": self.channel,
-            "from": self.date_from, "to": self.date_to, "page": self.page,
+            "level": self.level,
+            "status": self.status,
+            "channel": self.channel,
+            "from": self.date_from,
+            "to": self.date_to,
+            "page": self.page,
         }
         values.update(overrides)
         return {key: value for key, value in values.items() if value not in ("", None)}

@@ -37,8 +37,14 @@ def show(flag_id: int) -> str:
         alerts = {item.id: outbox.alerts_for_flag(session=db, flag_id=item.id) for item in conversation_flags}
         record(db, "conversation.view", target=_target(flag_id))
     return render_template(
-        "conversation.html", flag=flag, flags=conversation_flags, transcript=transcript, history=history,
-        alerts=alerts, highlighted=flags_by_turn(transcript, conversation_flags), outcomes=OUTCOMES,
+        "conversation.html",
+        flag=flag,
+        flags=conversation_flags,
+        transcript=transcript,
+        history=history,
+        alerts=alerts,
+        highlighted=flags_by_turn(transcript, conversation_flags),
+        outcomes=OUTCOMES,
         max_note_length=MAX_NOTE_LENGTH,
     )
 
@@ -54,7 +60,7 @@ def acknowledge(flag_id: int) -> Response:
         flag = db.get(Flag, flag_id) or abort(404)
         try:
             flags.acknowledge(session=db, flag=flag, by=g.user.username)
-        except flags.InvalidTransition:
+        except flags.InvalidTransitionError:
             flash("invalid_transition", "error")
             return _back(flag_id)
         record(db, "flag.acknowledge", target=_target(flag_id))
@@ -77,10 +83,10 @@ def resolve(flag_id: int) -> Response:
         flag = db.get(Flag, flag_id) or abort(404)
         try:
             flags.resolve(session=db, flag=flag, by=g.user.username, outcome=outcome, note=note)
-        except flags.InvalidTransition:
+        except flags.InvalidTransitionError:
             flash("invalid_transition", "error")
             return _back(flag_id)
-        # The note itself stays out of the audit log: it may describe the patient and must not outlive retention.
+        # The note stays out of the audit log: it may describe the patient, and audit rows outlive retention.
         record(db, "flag.resolve", target=_target(flag_id), detail=f"outcome={outcome}")
     flash("flag_resolved", "info")
     return _back(flag_id)
@@ -93,7 +99,7 @@ def reopen(flag_id: int) -> Response:
         flag = db.get(Flag, flag_id) or abort(404)
         try:
             flags.reopen(session=db, flag=flag)
-        except flags.InvalidTransition:
+        except flags.InvalidTransitionError:
             flash("invalid_transition", "error")
             return _back(flag_id)
         record(db, "flag.reopen", target=_target(flag_id))

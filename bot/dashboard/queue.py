@@ -8,7 +8,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from bot.dashboard.db import record, state, transaction
 from bot.dashboard.export import flags_csv
-from bot.dashboard.filters import BadDate, QueueForm, STATUS_CHOICES, day_range, parse_day
+from bot.dashboard.filters import STATUS_CHOICES, BadDateError, QueueForm, day_range, parse_day
 from bot.storage import queue
 from bot.storage.db import utcnow
 from bot.storage.vocabulary import FLAG_LEVELS
@@ -33,8 +33,15 @@ def index() -> str:
         channels = queue.known_channels(session=db)
     pages = max((total + config.page_size - 1) // config.page_size, 1)
     return render_template(
-        "queue.html", flags=flags, counts=counts, total=total, form=form, pages=pages, channels=channels,
-        levels=FLAG_LEVELS, status_choices=list(STATUS_CHOICES),
+        "queue.html",
+        flags=flags,
+        counts=counts,
+        total=total,
+        form=form,
+        pages=pages,
+        channels=channels,
+        levels=FLAG_LEVELS,
+        status_choices=list(STATUS_CHOICES),
     )
 
 
@@ -47,7 +54,7 @@ def export() -> Response:
         start = parse_day(request.args.get("from")) or today - timedelta(days=30)
         end = parse_day(request.args.get("to")) or today
         created_from, created_to = day_range(start, end, zone)
-    except BadDate as error:
+    except BadDateError as error:
         flash(error.code, "error")
         return redirect(url_for("queue.index"))  # type: ignore[return-value]
     assert created_from is not None and created_to is not None

@@ -123,17 +123,22 @@ def load_cases(path: Path) -> List[TriageCase]:
         if "text" not in item or "level" not in item:
             raise ValueError(f"{path}: case {index} needs 'text' and 'level'")
         days = item.get("days_since")
-        cases.append(TriageCase(str(item["text"] or ""), Level.parse(item["level"]), None if days is None else int(days)))
+        text = str(item["text"] or "")
+        cases.append(TriageCase(text, Level.parse(item["level"]), None if days is None else int(days)))
     return cases
 
 
-def score(cases: Sequence[TriageCase], results: Sequence[TriageResult], latencies_ms: Sequence[float],
-          path: str = "") -> TriageReport:
+def score(
+    cases: Sequence[TriageCase],
+    results: Sequence[TriageResult],
+    latencies_ms: Sequence[float],
+    path: str = "",
+) -> TriageReport:
     """Compare predicted levels with the labels and collect the figures."""
     levels = [level.value for level in Level]
     confusion = {gold: {guess: 0 for guess in levels} for gold in levels}
     report = TriageReport(path, len(cases), 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, confusion)
-    for case, result in zip(cases, results):
+    for case, result in zip(cases, results, strict=True):
         gold, guess = case.level, result.level
         confusion[gold.value][guess.value] += 1
         if gold == guess:
@@ -156,8 +161,9 @@ def score(cases: Sequence[TriageCase], results: Sequence[TriageResult], latencie
     return report
 
 
-def evaluate(path: Path | str, repeat: int = 3,
-             assessor: Callable[[str, Optional[int]], TriageResult] = assess) -> TriageReport:
+def evaluate(
+    path: Path | str, repeat: int = 3, assessor: Callable[[str, Optional[int]], TriageResult] = assess
+) -> TriageReport:
     """Assess every case of the set at ``path``; latency is timed over ``repeat`` passes."""
     cases = load_cases(Path(path))
     assessor("warm up", None)
@@ -177,20 +183,25 @@ def _percent(value: float) -> str:
     return f"{100.0 * value:.1f} %"
 
 
+def _figure(name: str, value: float, count: int, total: int) -> str:
+    return f"{name:<17} {_percent(value):>8}  ({count}/{total})"
+
+
 def format_report(report: TriageReport) -> str:
     """Render the figures, the confusion matrix and the misses as plain text."""
     mark = {True: "ok", False: "FAIL"}
     lines = [
         f"Triage evaluation: {report.path} ({report.total} messages)",
         "",
-        f"red-flag recall   {_percent(report.red_flag_recall):>8}  ({report.red_flag_caught}/{report.red_flag_total})"
-        f"  {mark[report.red_flag_recall >= REQUIRED_RED_FLAG_RECALL]}",
-        f"emergency recall  {_percent(report.emergency_recall):>8}  ({report.emergency_caught}/{report.emergency_total})"
-        f"  {mark[report.emergency_recall >= REQUIRED_EMERGENCY_RECALL]}",
-        f"over-triage       {_percent(report.over_triage):>8}  ({report.over_triaged}/{report.non_urgent_total})"
-        f"  {mark[report.over_triage <= MAX_OVER_TRIAGE]} (at most {_percent(MAX_OVER_TRIAGE)})",
-        f"accuracy          {_percent(report.accuracy):>8}  ({report.correct}/{report.total})",
-        f"latency           {report.latency_mean_ms:.3f} ms mean, {report.latency_p95_ms:.3f} ms p95 per message",
+        _figure("red-flag recall", report.red_flag_recall, report.red_flag_caught, report.red_flag_total)
+        + f"  {mark[report.red_flag_recall >= REQUIRED_RED_FLAG_RECALL]}",
+        _figure("emergency recall", report.emergency_recall, report.emergency_caught, report.emergency_total)
+        + f"  {mark[report.emergency_recall >= REQUIRED_EMERGENCY_RECALL]}",
+        _figure("over-triage", report.over_triage, report.over_triaged, report.non_urgent_total)
+        + f"  {mark[report.over_triage <= MAX_OVER_TRIAGE]} (at most {_percent(MAX_OVER_TRIAGE)})",
+        _figure("accuracy", report.accuracy, report.correct, report.total),
+        f"latency           {report.latency_mean_ms:.3f} ms mean, "
+        f"{report.latency_p95_ms:.3f} ms p95 per message",
         "",
         "Confusion matrix (rows: expected, columns: predicted)",
     ]
@@ -223,8 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the evaluation's options to ``parser`` (shared with the ``aftercare`` CLI)."""
-    parser.add_argument("path", nargs="?", type=Path, default=None,
-                        help=f"labelled YAML set (default: {DEFAULT_EVAL_SET})")
+    parser.add_argument(
+        "path", nargs="?", type=Path, default=None, help=f"labelled YAML set (default: {DEFAULT_EVAL_SET})"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="passes over the set for the latency figures")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this file")
 
@@ -239,7 +251,8 @@ def run(args: argparse.Namespace) -> int:
     print(format_report(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        payload = json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+        args.json.write_text(payload + "\n", encoding="utf-8")
     return 0 if report.passed else 1
 
 

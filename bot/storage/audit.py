@@ -29,7 +29,9 @@ def record(
     at: Optional[datetime] = None,
 ) -> AuditEntry:
     """Append one entry. ``detail`` must not contain patient text (it outlives retention)."""
-    entry = AuditEntry(at=at or utcnow(), actor=actor[:64], action=action, target=target, detail=detail, ip=ip)
+    entry = AuditEntry(
+        at=at or utcnow(), actor=actor[:64], action=action, target=target, detail=detail, ip=ip
+    )
     session.add(entry)
     session.flush()
     return entry

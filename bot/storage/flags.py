@@ -36,7 +36,7 @@ __all__ = [
     "FLAG_LEVELS",
     "Flag",
     "FlagKind",
-    "InvalidTransition",
+    "InvalidTransitionError",
     "acknowledge",
     "flags_for_conversation",
     "raise_flag",
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-class InvalidTransition(ValueError):
+class InvalidTransitionError(ValueError):
     """Raised when a staff action does not apply to the flag's current status."""
 
 
@@ -139,7 +139,7 @@ def raise_flag(
 def acknowledge(*, session: Session, flag: Flag, by: str, now: Optional[datetime] = None) -> Flag:
     """Mark an open flag as taken care of by a staff member (who becomes its assignee)."""
     if flag.status != STATUS_OPEN:
-        raise InvalidTransition(f"cannot acknowledge a {flag.status} flag")
+        raise InvalidTransitionError(f"cannot acknowledge a {flag.status} flag")
     now = now or utcnow()
     flag.status = STATUS_ACKNOWLEDGED
     flag.assignee = by
@@ -160,7 +160,7 @@ def resolve(
 ) -> Flag:
     """Close a flag with what was done about it."""
     if flag.status == STATUS_RESOLVED:
-        raise InvalidTransition("the flag is already resolved")
+        raise InvalidTransitionError("the flag is already resolved")
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
     now = now or utcnow()
@@ -183,10 +183,10 @@ def reopen(*, session: Session, flag: Flag, now: Optional[datetime] = None) -> F
     (it was flagged again after this one was resolved): that newer flag is the one to work on.
     """
     if flag.status != STATUS_RESOLVED:
-        raise InvalidTransition(f"cannot reopen a {flag.status} flag")
+        raise InvalidTransitionError(f"cannot reopen a {flag.status} flag")
     newer = unresolved_flag(session=session, conversation_id=flag.conversation_id, kind=flag.kind)
     if newer is not None:
-        raise InvalidTransition(f"flag {newer.id} is already open for this conversation")
+        raise InvalidTransitionError(f"flag {newer.id} is already open for this conversation")
     now = now or utcnow()
     flag.status = STATUS_OPEN
     flag.outcome = None

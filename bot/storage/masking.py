@@ -27,7 +27,7 @@ def mask_identity(channel: str, channel_user_id: Optional[str], conversation_id:
     value = (channel_user_id or conversation_id or "").strip()
     for scheme in ("whatsapp:", "tel:", "sms:"):
         if value.lower().startswith(scheme):
-            value = value[len(scheme):]
+            value = value[len(scheme) :]
     if not value:
         return DOT * 4
     looks_like_phone = _PHONE.match(value) is not None and len(re.sub(r"\D", "", value)) >= 7

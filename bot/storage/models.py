@@ -7,6 +7,7 @@ tracker store (which owns ``events``) without clashing.
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import (
     DDL,
     Boolean,
@@ -147,7 +148,9 @@ class AlertOutbox(Base):
     __tablename__ = "aftercare_alert_outbox"
 
     id = Column(Integer, primary_key=True)
-    flag_id = Column(Integer, ForeignKey("aftercare_flags.id", ondelete="CASCADE"), nullable=False, index=True)
+    flag_id = Column(
+        Integer, ForeignKey("aftercare_flags.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     channel = Column(String(16), nullable=False)
     event = Column(String(16), nullable=False)
     level = Column(String(16), nullable=False)
@@ -180,4 +183,3 @@ event.listen(AuditEntry, "before_delete", _refuse_change)
 for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
     for _statement in _statements:
         event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
-

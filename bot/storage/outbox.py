@@ -141,7 +141,8 @@ def problem_alerts(*, session: Session, limit: int = 200) -> List[AlertOutbox]:
 def count_problem_alerts(*, session: Session) -> int:
     """Count what :func:`problem_alerts` would list (for a banner on every page)."""
     statement = select(func.count(AlertOutbox.id)).where(
-        (AlertOutbox.status == ALERT_FAILED) | ((AlertOutbox.status == ALERT_PENDING) & (AlertOutbox.attempts > 0))
+        (AlertOutbox.status == ALERT_FAILED)
+        | ((AlertOutbox.status == ALERT_PENDING) & (AlertOutbox.attempts > 0))
     )
     return int(session.execute(statement).scalar_one())
 

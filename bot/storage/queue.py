@@ -42,7 +42,9 @@ def _filtered(statement: Select, flt: QueueFilter, *, with_levels: bool = True) 
     return statement
 
 
-def list_flags(*, session: Session, flt: QueueFilter = QueueFilter(), limit: int = 50, offset: int = 0) -> List[Flag]:
+def list_flags(
+    *, session: Session, flt: QueueFilter = QueueFilter(), limit: int = 50, offset: int = 0
+) -> List[Flag]:
     """Return the flags matching ``flt`` in queue order."""
     statement = _filtered(select(Flag), flt).order_by(_LEVEL_ORDER, Flag.created_at.desc(), Flag.id.desc())
     return list(session.execute(statement.limit(limit).offset(offset)).scalars())
@@ -55,7 +57,9 @@ def count_flags(*, session: Session, flt: QueueFilter = QueueFilter()) -> int:
 
 def counts_by_level(*, session: Session, flt: QueueFilter = QueueFilter()) -> Dict[str, int]:
     """Count matching flags per level (ignoring the level filter), every level present."""
-    statement = _filtered(select(Flag.level, func.count(Flag.id)), flt, with_levels=False).group_by(Flag.level)
+    statement = _filtered(select(Flag.level, func.count(Flag.id)), flt, with_levels=False).group_by(
+        Flag.level
+    )
     counts = {level: 0 for level in FLAG_LEVELS}
     for level, count in session.execute(statement):
         counts[level] = int(count)

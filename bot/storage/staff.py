@@ -78,7 +78,9 @@ def list_staff(*, session: Session) -> List[StaffUser]:
 
 def count_active_admins(*, session: Session) -> int:
     """Count enabled admin accounts (the last one must not be disabled)."""
-    statement = select(func.count(StaffUser.id)).where(StaffUser.role == ROLE_ADMIN, StaffUser.active.is_(True))
+    statement = select(func.count(StaffUser.id)).where(
+        StaffUser.role == ROLE_ADMIN, StaffUser.active.is_(True)
+    )
     return int(session.execute(statement).scalar_one())
 
 
@@ -88,7 +90,9 @@ def create_staff(
     """Create an enabled account; raises :class:`StaffError` on bad input or a taken name."""
     username = normalise_username(username)
     if not USERNAME_PATTERN.match(username):
-        raise StaffError("bad_username", "usernames are 2-64 characters: letters, digits, dot, dash, underscore")
+        raise StaffError(
+            "bad_username", "usernames are 2-64 characters: letters, digits, dot, dash, underscore"
+        )
     if role not in STAFF_ROLES:
         raise StaffError("bad_role", f"unknown role {role!r}; expected one of {STAFF_ROLES}")
     _check_password(password)

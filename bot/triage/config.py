@@ -70,6 +70,7 @@ class Rule:
     future_is_report: bool = False
     question_is_report: bool = False
     goal_is_hypothetical: bool = False
+    requires_in_sentence: Tuple[str, ...] = ()
     negated_by: Tuple[str, ...] = ()
 
 
@@ -122,9 +123,8 @@ def expressions(raw: Any, where: str) -> Tuple[Expression, ...]:
         raise ValueError(f"{where}: expected a list, got {type(raw).__name__}")
     result: List[Expression] = []
     for item in raw:
-        if isinstance(item, str):
-            result.append(item)
-        elif isinstance(item, list) and item and all(isinstance(token, dict) for token in item):
+        is_pattern = isinstance(item, list) and bool(item) and all(isinstance(token, dict) for token in item)
+        if isinstance(item, str) or is_pattern:
             result.append(item)
         elif isinstance(item, list) and all(isinstance(phrase, str) for phrase in item):
             result.extend(item)
@@ -184,6 +184,7 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
         future_is_report=bool(raw.get("future_is_report", False)),
         question_is_report=bool(raw.get("question_is_report", False)),
         goal_is_hypothetical=bool(raw.get("goal_is_hypothetical", False)),
+        requires_in_sentence=words(raw.get("requires_in_sentence"), f"{rule_id}.requires_in_sentence"),
         negated_by=words(raw.get("negated_by"), f"{rule_id}.negated_by"),
     )
     if not rule.match and not rule.near:
@@ -217,6 +218,10 @@ def parse_config(raw: Mapping[str, Any]) -> TriageConfig:
     if duplicates:
         raise ValueError(f"duplicate rule ids: {duplicates}")
     known = set(derived_ids)
+    for rule in rules:
+        unknown = [rule_id for rule_id in rule.requires_in_sentence if rule_id not in known]
+        if unknown:
+            raise ValueError(f"rule {rule.id}: requires unknown rules {unknown}")
     for combination in combinations:
         missing = [rule_id for group in combination.all_of for rule_id in group if rule_id not in known]
         if missing:

@@ -120,14 +120,21 @@ class MessageContext:
             if self._is_particle(position):
                 return True
         for cue_start, cue_end in self._in_clause_cues("neg_before", clause):
-            if low <= cue_start and cue_end <= head and cue_start not in self.pseudo_tokens:
-                if not self._particle_before(cue_start, self.clause_start[clause]):
-                    return True
+            if (
+                low <= cue_start
+                and cue_end <= head
+                and cue_start not in self.pseudo_tokens
+                and not self._particle_before(cue_start, self.clause_start[clause])
+            ):
+                return True
         high = min(self.clause_end[clause], end + self.pipeline.negation_after_window)
-        for cue_start, cue_end in self._in_clause_cues("neg_after", clause):
-            if end <= cue_start < high and cue_start not in self.pseudo_tokens:
-                if not self._particle_before(cue_start, end):
-                    return True
+        for cue_start, _ in self._in_clause_cues("neg_after", clause):
+            if (
+                end <= cue_start < high
+                and cue_start not in self.pseudo_tokens
+                and not self._particle_before(cue_start, end)
+            ):
+                return True
         if rule.negated_by:
             extra = self.pipeline.norms(rule.negated_by)
             for position in range(self.clause_start[clause], self.clause_end[clause]):
@@ -156,7 +163,10 @@ class MessageContext:
         """Tell whether a condition, future or general talk governs the mention."""
         clause = self.clause[head]
         floor = self.clause_start[clause]
-        windows = {"conditional": self.pipeline.hypothetical_window, "general": self.pipeline.hypothetical_window}
+        windows = {
+            "conditional": self.pipeline.hypothetical_window,
+            "general": self.pipeline.hypothetical_window,
+        }
         if not rule.future_is_report:
             windows["future"] = self.pipeline.future_window
         if rule.goal_is_hypothetical:
@@ -172,7 +182,8 @@ class MessageContext:
         """Tell whether a cue is part of a pseudo-negation, or directly follows one ("not sure if")."""
         if start - 1 in self.pseudo_tokens:
             return True
-        return any(index in self.pseudo_tokens or index in self.embedded_tokens for index in range(start, end))
+        overriding = self.pseudo_tokens | self.embedded_tokens
+        return any(index in overriding for index in range(start, end))
 
     # ------------------------------------------------------------------ questions
     def _clause_opener(self, clause: int) -> int:
@@ -199,9 +210,7 @@ class MessageContext:
         clause = self.clause[head]
         opener = self._clause_opener(clause)
         embedded = any(start < head for start, _ in self._in_clause_cues("embedded_question", clause))
-        has_mark = any(
-            self.doc[index].text == "?" for index in range(head, self.sentence_end[head])
-        )
+        has_mark = any(self.doc[index].text == "?" for index in range(head, self.sentence_end[head]))
         openers = {start for start, _ in self._in_clause_cues("opener", clause)}
         future = {start for start, _ in self._in_clause_cues("future_opener", clause)}
         bare = (
@@ -233,15 +242,29 @@ class MessageContext:
             return True
         if self._presupposed(end, head):
             return False
-        if kind == "general" and self._in_clause_cues("weak_marker", clause):
-            return False
-        return True
+        return not (kind == "general" and self._in_clause_cues("weak_marker", clause))
 
     # ------------------------------------------------------------------ all together
+    def is_reversed(self, end: int, head: int) -> bool:
+        """Tell whether an elliptical clause later in the sentence takes a denial back ("but now I do")."""
+        sentence_end = self.sentence_end[head]
+        for cue_start, cue_end in self.cues["reversal"]:
+            closes_sentence = cue_end == sentence_end or (
+                cue_end < sentence_end and self.doc[cue_end].is_punct
+            )
+            if (
+                end <= cue_start
+                and cue_end <= sentence_end
+                and not self.same_clause(head, cue_start)
+                and closes_sentence
+            ):
+                return True
+        return False
+
     def status(self, start: int, end: int, head: int, rule: Rule) -> str:
         """Return how the mention counts: asserted, negated, procedural, hypothetical or question."""
         if self.is_negated(start, end, head, rule):
-            return NEGATED
+            return ASSERTED if self.is_reversed(end, head) else NEGATED
         if self.is_procedural(head):
             return PROCEDURAL
         if self.is_hypothetical(end, head, rule):
@@ -250,8 +273,9 @@ class MessageContext:
             return QUESTION
         return ASSERTED
 
-    def modifier_near(self, start: int, end: int, modifiers: FrozenSet[str], intensifiers: FrozenSet[str],
-                      window: int) -> bool:
+    def modifier_near(
+        self, start: int, end: int, modifiers: FrozenSet[str], intensifiers: FrozenSet[str], window: int
+    ) -> bool:
         """Tell whether an un-negated severity word is close to the mention in its clause."""
         clause = self.clause[start]
         low = max(self.clause_start[clause], start - window)
@@ -262,6 +286,4 @@ class MessageContext:
             if self.norms[position] in modifiers and not self._particle_before(position, low):
                 return True
         before = start - 1
-        if before >= low and self.norms[before] in intensifiers and not self._particle_before(before, low):
-            return True
-        return False
+        return before >= low and self.norms[before] in intensifiers and not self._particle_before(before, low)

@@ -33,6 +33,10 @@ NORMAL_READING = "normal_reading"
 TOPIC_STATUSES = frozenset({ASSERTED, "question", "hypothetical"})
 
 _HTML_TAG = re.compile(r"<[^<>]{0,200}>")
+# spaCy's tokenizer strips affixes one at a time, so a very long run without spaces (a wall of
+# "?!?!" or emoji) costs quadratic time; such runs are cut every LONG_RUN characters.
+LONG_RUN = 48
+_LONG_RUN = re.compile(r"\S{" + str(LONG_RUN + 1) + ",}")
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
 
 
@@ -48,7 +52,14 @@ def clean_text(value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
     text = text[:MAX_CHARACTERS]
     text = _HTML_TAG.sub(lambda match: " " * len(match.group(0)), text)
-    return _UNPRINTABLE.sub(" ", text)
+    text = _UNPRINTABLE.sub(" ", text)
+    return _LONG_RUN.sub(_cut_run, text)
+
+
+def _cut_run(match: re.Match[str]) -> str:
+    """Blank every LONG_RUN-th character of a run (the length stays the same)."""
+    run = match.group(0)
+    return "".join(" " if index % LONG_RUN == LONG_RUN - 1 else char for index, char in enumerate(run))
 
 
 def lower_same_length(text: str) -> str:
@@ -92,9 +103,22 @@ class TriageEngine:
         self.temperatures = TemperatureReader(self.config.temperature)
         self.durations = DurationReader(self.config.durations)
         temperature = self.config.temperature
-        self.temperature_rule = Rule(id=str(temperature["rule"]), category="fever", level=Level.URGENT)
+        # A reading is a measurement the patient made, so "is 38.5 a fever?" still reports it.
+        self.temperature_rule = Rule(
+            id=str(temperature["rule"]), category="fever", level=Level.URGENT, question_is_report=True
+        )
         self.normal_rule = str(temperature["normal_rule"])
         self.measured_rules = frozenset(temperature["measured_rules"]) | {self.temperature_rule.id}
+        # Self-care topic of every rule id a finding can carry (base, escalated and prolonged).
+        self.topics: Dict[str, str] = {}
+        for rule in self.config.rules:
+            if rule.topic:
+                self.topics[rule.id] = rule.topic
+                if rule.escalate:
+                    self.topics[rule.escalate.rule] = rule.topic
+                limit = self.config.course.get(rule.category)
+                if limit:
+                    self.topics[limit.rule] = rule.topic
         self.escalation_words = {
             rule.id: (pipeline.norms(rule.escalate.modifiers), pipeline.norms(rule.escalate.intensifiers))
             for rule in self.config.rules
@@ -112,7 +136,7 @@ class TriageEngine:
         doc = self.pipeline.parse(lowered)
         matches = self.pipeline.matches(doc)
         context = MessageContext(doc, self.pipeline, matches)
-        candidates = self._resolve(self._candidates(doc, matches, context))
+        candidates = self._resolve(self._supported(doc, self._candidates(doc, matches, context), context))
         readings = self.temperatures.read(lowered, lambda offset: self._sentence_text(doc, offset))
         fever_readings, normal_readings = self._reading_candidates(doc, readings)
         candidates = self._resolve(candidates + fever_readings)
@@ -145,7 +169,9 @@ class TriageEngine:
         return span[0].sent.text
 
     def _candidates(self, doc: Doc, matches: Sequence[Match], context: MessageContext) -> List[Candidate]:
-        masked: Set[int] = {index for match in matches if match.kind == MASK for index in range(match.start, match.end)}
+        masked: Set[int] = {
+            index for match in matches if match.kind == MASK for index in range(match.start, match.end)
+        }
         candidates = []
         for match in matches:
             if match.kind not in (RULE, NEAR):
@@ -157,7 +183,25 @@ class TriageEngine:
             candidates.append(Candidate(self.rules[match.name], match.start, match.end, match.head))
         return candidates
 
-    def _reading_candidates(self, doc: Doc, readings: Sequence[Reading]) -> Tuple[List[Candidate], List[Reading]]:
+    @staticmethod
+    def _supported(doc: Doc, candidates: Sequence[Candidate], context: MessageContext) -> List[Candidate]:
+        """Drop mentions whose rule needs another reported symptom in the same sentence, and lacks it."""
+        kept = []
+        for candidate in candidates:
+            required = candidate.rule.requires_in_sentence
+            sentence = doc[candidate.head].sent.start
+            if not required or any(
+                other.rule.id in required
+                and doc[other.head].sent.start == sentence
+                and context.status(other.start, other.end, other.head, other.rule) == ASSERTED
+                for other in candidates
+            ):
+                kept.append(candidate)
+        return kept
+
+    def _reading_candidates(
+        self, doc: Doc, readings: Sequence[Reading]
+    ) -> Tuple[List[Candidate], List[Reading]]:
         fevers = []
         normals = []
         for reading in readings:
@@ -175,7 +219,8 @@ class TriageEngine:
         """Keep the most severe, then longest, of mentions that share tokens ("cold sore" over "sore")."""
         unique = {(item.rule.id, item.start, item.end): item for item in candidates}
         ordered = sorted(
-            unique.values(), key=lambda item: (-item.rule.level.rank, -(item.end - item.start), item.start, item.rule.id)
+            unique.values(),
+            key=lambda item: (-item.rule.level.rank, -(item.end - item.start), item.start, item.rule.id),
         )
         taken: Set[int] = set()
         kept = []
@@ -196,12 +241,14 @@ class TriageEngine:
         rule = candidate.rule
         return Finding(rule.category, rule.level, original[start:end], start, end, rule.id, status)
 
-    def _escalate(self, finding: Finding, candidate: Candidate, context: MessageContext,
-                  days: Optional[int]) -> Finding:
+    def _escalate(
+        self, finding: Finding, candidate: Candidate, context: MessageContext, days: Optional[int]
+    ) -> Finding:
         rule = candidate.rule
         if rule.escalate and rule.escalate.level > finding.level:
             modifiers, intensifiers = self.escalation_words[rule.id]
-            if context.modifier_near(candidate.start, candidate.end, modifiers, intensifiers, rule.escalate.window):
+            window = rule.escalate.window
+            if context.modifier_near(candidate.start, candidate.end, modifiers, intensifiers, window):
                 return replace(finding, level=rule.escalate.level, rule=rule.escalate.rule)
         limit = self.config.course.get(rule.category)
         if limit and days is not None and days >= limit.routine_from_day and finding.level < Level.ROUTINE:
@@ -210,8 +257,15 @@ class TriageEngine:
 
     def _normal_reading_findings(self, original: str, readings: Sequence[Reading]) -> List[Finding]:
         return [
-            Finding("fever", Level.NONE, original[reading.start:reading.end], reading.start, reading.end,
-                    self.normal_rule, NORMAL_READING)
+            Finding(
+                "fever",
+                Level.NONE,
+                original[reading.start : reading.end],
+                reading.start,
+                reading.end,
+                self.normal_rule,
+                NORMAL_READING,
+            )
             for reading in readings
         ]
 
@@ -227,18 +281,26 @@ class TriageEngine:
             else:
                 start = min(part.start for part in parts)
                 end = max(part.end for part in parts)
-                added.append(Finding(combination.category, combination.level, original[start:end], start, end,
-                                     combination.id))
+                added.append(
+                    Finding(
+                        combination.category,
+                        combination.level,
+                        original[start:end],
+                        start,
+                        end,
+                        combination.id,
+                    )
+                )
         return added
 
-    def _result(self, findings: Sequence[Finding], asserted: Sequence[Finding], days: Optional[int]) -> TriageResult:
+    def _result(
+        self, findings: Sequence[Finding], asserted: Sequence[Finding], days: Optional[int]
+    ) -> TriageResult:
         topics = {
-            self.rules[finding.rule].topic or ""
+            self.topics[finding.rule]
             for finding in findings
-            if finding.status in TOPIC_STATUSES and finding.rule in self.rules
+            if finding.status in TOPIC_STATUSES and finding.rule in self.topics
         }
-        topics |= {self._topic_of(finding) for finding in asserted}
-        topics.discard("")
         level = Level.NONE
         rule = ""
         for finding in sorted(asserted, key=lambda item: item.start):
@@ -253,14 +315,6 @@ class TriageEngine:
             topics=topics,
             days_since=days,
         )
-
-    def _topic_of(self, finding: Finding) -> str:
-        for rule in self.config.rules:
-            if finding.rule in (rule.id, rule.escalate.rule if rule.escalate else None):
-                return rule.topic or ""
-            if rule.topic and finding.category == rule.category and finding.level <= Level.ROUTINE:
-                return rule.topic
-        return ""
 
 
 @lru_cache(maxsize=1)

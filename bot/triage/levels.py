@@ -20,7 +20,7 @@ class Level(Enum):
         return _ORDER.index(self)
 
     @classmethod
-    def parse(cls, value: "str | Level") -> "Level":
+    def parse(cls, value: str | Level) -> Level:
         """Return the level named by ``value`` ("urgent", "Self-care", "EMERGENCY" or a Level).
 
         Raises:

@@ -84,7 +84,7 @@ class TemperatureReader:
             end = match.end()
             while end > match.start() and text[end - 1].isspace():
                 end -= 1
-            readings.append(Reading(match.start(), end, text[match.start():end], round(celsius, 1), fever))
+            readings.append(Reading(match.start(), end, text[match.start() : end], round(celsius, 1), fever))
         return readings
 
 
@@ -106,7 +106,9 @@ class DurationReader:
             r"(?P<number>" + number + r")(?:\s*(?:-|to|or)\s*(?P<upper>\d+(?:\.\d+)?))?\+?"
             r"\s*(?P<unit>" + "|".join(units) + r")(?![a-z])"
         )
-        prefixes = sorted((re.escape(str(word).lower()) for word in settings["day_number_prefix"]), key=len, reverse=True)
+        prefixes = sorted(
+            (re.escape(str(word).lower()) for word in settings["day_number_prefix"]), key=len, reverse=True
+        )
         self.day_number = re.compile(r"(?<![\w])(?:" + "|".join(prefixes) + r")\s*(?P<day>\d{1,3})(?!\d)")
         self.ordinal_day = re.compile(r"(?<![\w])(?P<day>\d{1,3})(?:st|nd|rd|th)\s+day(?![a-z])")
         self.phrase_pattern = _words_pattern(self.phrases)
@@ -117,7 +119,7 @@ class DurationReader:
         return float(text)
 
     def _previous_word(self, text: str, start: int) -> str:
-        words = re.findall(r"[a-z]+", text[max(0, start - 20):start])
+        words = re.findall(r"[a-z]+", text[max(0, start - 20) : start])
         return words[-1] if words else ""
 
     def read(self, text: str) -> List[int]:

@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 _RUN_OF_THREE = re.compile(r"(.)\1{2,}")
 _RUN_OF_TWO = re.compile(r"(.)\1+")
@@ -40,7 +40,7 @@ def damerau_levenshtein(left: str, right: str) -> int:
 
 def _common_prefix(left: str, right: str) -> int:
     size = 0
-    for first, second in zip(left, right):
+    for first, second in zip(left, right, strict=False):
         if first != second:
             break
         size += 1
@@ -76,7 +76,10 @@ class FuzzyVocabulary:
         return allowed
 
     def closest(self, word: str) -> Optional[str]:
-        """Return the closest vocabulary word within the allowed distance (ties: similar length, shared prefix)."""
+        """Return the closest vocabulary word within the allowed distance.
+
+        Ties go to the candidate of the most similar length, then the longest shared prefix.
+        """
         allowed = self.allowed_distance(word)
         if not allowed:
             return None
@@ -84,8 +87,12 @@ class FuzzyVocabulary:
         for variant in _deletions(word, allowed):
             candidates.update(self._index.get(variant, ()))
         scored = sorted(
-            (damerau_levenshtein(word, candidate), abs(len(word) - len(candidate)), -_common_prefix(word, candidate),
-             candidate)
+            (
+                damerau_levenshtein(word, candidate),
+                abs(len(word) - len(candidate)),
+                -_common_prefix(word, candidate),
+                candidate,
+            )
             for candidate in candidates
         )
         best = [item for item in scored if item[0] <= allowed]
@@ -110,22 +117,25 @@ class Normalizer:
 
     def __init__(
         self,
-        settings: Mapping[str, object],
+        settings: Mapping[str, Any],
         lemma: Callable[[str], str],
         dictionary: FrozenSet[str],
         vocabulary: Iterable[str],
     ) -> None:
         self._lemma = lemma
         self._dictionary = dictionary
-        self._aliases: Dict[str, str] = {str(k).lower(): str(v).lower() for k, v in dict(settings["aliases"]).items()}
-        self._keep_form = frozenset(str(word) for word in settings.get("keep_form", []))  # type: ignore[attr-defined]
-        self._stoplist = frozenset(str(word) for word in settings.get("fuzzy_stoplist", []))  # type: ignore[attr-defined]
-        self._min_length = int(settings.get("fuzzy_min_length", 4))  # type: ignore[arg-type]
+        self._aliases: Dict[str, str] = {
+            str(key).lower(): str(value).lower() for key, value in dict(settings["aliases"]).items()
+        }
+        self._keep_form = frozenset(str(word) for word in settings.get("keep_form", []))
+        self._stoplist = frozenset(str(word) for word in settings.get("fuzzy_stoplist", []))
+        self._min_length = int(settings.get("fuzzy_min_length", 4))
         distances = [
-            (int(item["min_length"]), int(item["distance"]))
-            for item in settings.get("fuzzy_distance", [])  # type: ignore[attr-defined]
+            (int(item["min_length"]), int(item["distance"])) for item in settings.get("fuzzy_distance", [])
         ]
-        self._vocabulary = frozenset(word for word in vocabulary if word.isalpha() and len(word) >= self._min_length)
+        self._vocabulary = frozenset(
+            word for word in vocabulary if word.isalpha() and len(word) >= self._min_length
+        )
         self._fuzzy = FuzzyVocabulary(self._vocabulary, distances or [(self._min_length, 1)])
         self.canonical = lru_cache(maxsize=65536)(self._canonical)
         self.token_norm = lru_cache(maxsize=65536)(self._token_norm)

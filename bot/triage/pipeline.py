@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Sequence, Set, Tuple
 
 import spacy
 import spacy_lookups_data
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc
 
 from bot.triage.config import Expression, TriageConfig, default_config, expressions
@@ -31,6 +32,7 @@ CUE_SOURCES: Tuple[Tuple[str, str, str], ...] = (
     ("neg_after", "negation", "after"),
     ("pseudo", "negation", "pseudo"),
     ("void", "negation", "void_in_clause"),
+    ("reversal", "negation", "reversal"),
     ("conditional", "hypothetical", "conditional"),
     ("future", "hypothetical", "future"),
     ("general", "hypothetical", "general"),
@@ -67,8 +69,10 @@ class Pipeline:
         lemmatizer = self.nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         self.nlp.add_pipe("sentencizer")
         self.nlp.initialize()
+        assert isinstance(lemmatizer, Lemmatizer)
         table = lemmatizer.lookups.get_table("lemma_lookup")
-        self.lemma = lambda word: table.get(word, word)
+        # The same table the lookup lemmatizer uses, for words repaired after lemmatisation.
+        self.lemma: Callable[[str], str] = lambda word: table.get(word, word)
         data_dir = Path(spacy_lookups_data.__file__).parent / "data"
         self.normalizer = Normalizer(
             config.normalizer,
@@ -135,7 +139,8 @@ class Pipeline:
 
     # ------------------------------------------------------------------ compilation
     def _surface_vocabulary(self) -> Set[str]:
-        words: Set[str] = set(str(word).lower() for word in self.config.normalizer.get("extra_vocabulary", []))
+        extra = self.config.normalizer.get("extra_vocabulary", [])
+        words: Set[str] = {str(word).lower() for word in extra}
         words.update(str(target).lower() for target in dict(self.config.normalizer["aliases"]).values())
         for rule in self.config.rules:
             for expression in rule.match:
@@ -161,8 +166,9 @@ class Pipeline:
             if isinstance(value, str):
                 token["NORM"] = self.normalizer.canonical(value)
             elif isinstance(value, dict):
+                canonical = self.normalizer.canonical
                 token["NORM"] = {
-                    op: [self.normalizer.canonical(str(word)) for word in words] if isinstance(words, list) else words
+                    op: [canonical(str(word)) for word in words] if isinstance(words, list) else words
                     for op, words in value.items()
                 }
             result.append(token)
@@ -181,8 +187,15 @@ class Pipeline:
         if patterns:
             self.matcher.add(label, patterns)
 
-    def _add_near(self, rule_id: str, index: int, symptom: Sequence[str], companion: Sequence[str],
-                  window: int, blocked: Sequence[str]) -> None:
+    def _add_near(
+        self,
+        rule_id: str,
+        index: int,
+        symptom: Sequence[str],
+        companion: Sequence[str],
+        window: int,
+        blocked: Sequence[str],
+    ) -> None:
         where = f"{rule_id}.near[{index}]"
         symptom_norms = sorted({self._single_norm(word, where) for word in symptom})
         companion_norms = sorted({self._single_norm(word, where) for word in companion})

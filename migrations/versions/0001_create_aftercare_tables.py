@@ -82,7 +82,9 @@ def upgrade() -> None:
         sa.CheckConstraint(f"level IN ({FLAG_LEVELS})", name=op.f("ck_aftercare_flags_level")),
         sa.CheckConstraint(f"kind IN ({FLAG_KINDS})", name=op.f("ck_aftercare_flags_kind")),
         sa.CheckConstraint(f"status IN ({FLAG_STATUSES})", name=op.f("ck_aftercare_flags_status")),
-        sa.CheckConstraint(f"outcome IS NULL OR outcome IN ({OUTCOMES})", name=op.f("ck_aftercare_flags_outcome")),
+        sa.CheckConstraint(
+            f"outcome IS NULL OR outcome IN ({OUTCOMES})", name=op.f("ck_aftercare_flags_outcome")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_aftercare_flags")),
     )
     op.create_index("ix_aftercare_flags_conversation_id", "aftercare_flags", ["conversation_id"])

@@ -1,4 +1,4 @@
-"""Fixtures for the dashboard tests: an app on a fresh database (SQLite and PostgreSQL), staff, an auth helper."""
+"""Dashboard test fixtures: an app on a fresh database (SQLite and PostgreSQL), staff, an auth helper."""
 
 from __future__ import annotations
 
@@ -26,14 +26,11 @@ T0 = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "postgres: needs a real PostgreSQL server (tests/postgres.py)")
-    config.addinivalue_line("markers", "browser: drives the real dashboard with headless Chromium")
-
-
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(staff, "password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        staff, "password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -127,14 +124,30 @@ def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
 
 
-def add_flag(session_factory: sessionmaker, conversation_id: str = "conv-1", level: str = "urgent", *,
-             channel: str = "telegram", channel_user_id: Optional[str] = "12345678",
-             message: str = "I have a fever of 39", now: datetime = T0, kind: Optional[str] = None) -> int:
+def add_flag(
+    session_factory: sessionmaker,
+    conversation_id: str = "conv-1",
+    level: str = "urgent",
+    *,
+    channel: str = "telegram",
+    channel_user_id: Optional[str] = "12345678",
+    message: str = "I have a fever of 39",
+    now: datetime = T0,
+    kind: Optional[str] = None,
+) -> int:
     kind = kind or ("triage" if level in ("emergency", "urgent", "routine") else level)
     with session_factory.begin() as session:
         flag: Flag = raise_flag(
-            session=session, conversation_id=conversation_id, channel=channel, channel_user_id=channel_user_id,
-            level=level, kind=kind, reason=f"{level} symptoms", rule=f"rule_{level}", matched_text="fever",
-            message=message, now=now,
+            session=session,
+            conversation_id=conversation_id,
+            channel=channel,
+            channel_user_id=channel_user_id,
+            level=level,
+            kind=kind,
+            reason=f"{level} symptoms",
+            rule=f"rule_{level}",
+            matched_text="fever",
+            message=message,
+            now=now,
         )
         return int(flag.id)

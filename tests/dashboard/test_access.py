@@ -36,16 +36,20 @@ def test_every_route_requires_login(app, client):
 def test_the_login_redirect_returns_to_the_page_asked_for(client, auth):
     response = client.get("/admin/staff")
     token = auth.csrf(response.headers["Location"])
-    response = client.post(response.headers["Location"],
-                           data={"username": "boss", "password": "boss-password-1", "csrf_token": token})
+    response = client.post(
+        response.headers["Location"],
+        data={"username": "boss", "password": "boss-password-1", "csrf_token": token},
+    )
     assert response.headers["Location"] == "/admin/staff"
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
 def test_the_login_redirect_stays_on_this_site(client, auth, target):
     token = auth.csrf()
-    response = client.post(f"/login?next={target}",
-                           data={"username": "nurse", "password": "nurse-password-1", "csrf_token": token})
+    response = client.post(
+        f"/login?next={target}",
+        data={"username": "nurse", "password": "nurse-password-1", "csrf_token": token},
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -63,8 +67,15 @@ def test_admins_can_open_admin_pages(client, auth, page):
 
 @pytest.mark.parametrize(
     "path, data",
-    [("/admin/staff", {"username": "x1", "role": "admin", "password": "p" * 12, "password_again": "p" * 12}),
-     ("/admin/staff/1/disable", {}), ("/admin/staff/1/enable", {}), ("/admin/alerts/1/retry", {})],
+    [
+        (
+            "/admin/staff",
+            {"username": "x1", "role": "admin", "password": "p" * 12, "password_again": "p" * 12},
+        ),
+        ("/admin/staff/1/disable", {}),
+        ("/admin/staff/1/enable", {}),
+        ("/admin/alerts/1/retry", {}),
+    ],
 )
 def test_reviewers_cannot_post_to_admin_actions(client, auth, path, data):
     auth.login("nurse")

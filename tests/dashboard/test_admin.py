@@ -6,7 +6,12 @@ from bot.storage import audit, outbox, staff
 from bot.storage.models import AlertOutbox
 from tests.dashboard.conftest import add_flag
 
-NEW_ACCOUNT = {"username": "doctor", "role": "reviewer", "password": "doctor-password", "password_again": "doctor-password"}
+NEW_ACCOUNT = {
+    "username": "doctor",
+    "role": "reviewer",
+    "password": "doctor-password",
+    "password_again": "doctor-password",
+}
 
 
 def test_an_admin_adds_an_account_that_can_log_in(client, auth, session_factory):
@@ -47,7 +52,9 @@ def test_an_admin_disables_and_enables_an_account(client, auth, session_factory)
     with session_factory.begin() as session:
         assert staff.get_staff(session=session, username="nurse").active
         assert [entry.action for entry in audit.entries(session=session, action="staff.")] == [
-            "staff.enable", "staff.disable"]
+            "staff.enable",
+            "staff.disable",
+        ]
 
 
 def test_the_last_admin_cannot_disable_themselves(client, auth, session_factory):

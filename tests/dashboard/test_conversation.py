@@ -30,8 +30,9 @@ def flag_state(session_factory, flag_id):
         return flag.status, flag.outcome, flag.note, flag.acknowledged_by, flag.resolved_by
 
 
-def test_the_transcript_is_shown_escaped_with_the_triggering_message_highlighted(client, auth, engine,
-                                                                                   session_factory):
+def test_the_transcript_is_shown_escaped_with_the_triggering_message_highlighted(
+    client, auth, engine, session_factory
+):
     write_conversation(engine)
     flag_id = add_flag(session_factory)
     auth.login("nurse")
@@ -78,7 +79,13 @@ def test_acknowledge_resolve_and_reopen_record_who_and_when(client, auth, sessio
     assert auth.post(f"/flags/{flag_id}/acknowledge").status_code == 302
     assert flag_state(session_factory, flag_id)[0] == "acknowledged"
     auth.post(f"/flags/{flag_id}/resolve", {"outcome": "advised_visit", "note": "Booked for Monday"})
-    assert flag_state(session_factory, flag_id) == ("resolved", "advised_visit", "Booked for Monday", "nurse", "nurse")
+    assert flag_state(session_factory, flag_id) == (
+        "resolved",
+        "advised_visit",
+        "Booked for Monday",
+        "nurse",
+        "nurse",
+    )
     html = client.get(f"/flags/{flag_id}").get_data(as_text=True)
     assert "nurse: Acknowledged" in html and "nurse: Resolved (outcome=advised_visit)" in html
     assert "Advised a visit" in html and "Booked for Monday" in html

@@ -13,8 +13,10 @@ from bot.storage.models import StaffUser
 
 def audit_rows(session_factory, action_prefix=""):
     with session_factory.begin() as session:
-        return [(entry.actor, entry.action, entry.detail) for entry in
-                reversed(audit.entries(session=session, action=action_prefix or None))]
+        return [
+            (entry.actor, entry.action, entry.detail)
+            for entry in reversed(audit.entries(session=session, action=action_prefix or None))
+        ]
 
 
 def error_text(response):
@@ -35,7 +37,9 @@ def test_unknown_user_and_wrong_password_get_the_same_message(client, auth, sess
     assert wrong_password.status_code == unknown_user.status_code == 401
     assert error_text(wrong_password) == error_text(unknown_user)
     assert audit_rows(session_factory, "login") == [
-        ("nurse", "login.failure", "bad_password"), ("nobody", "login.failure", "unknown_user")]
+        ("nurse", "login.failure", "bad_password"),
+        ("nobody", "login.failure", "unknown_user"),
+    ]
 
 
 def test_five_failures_lock_the_account_even_for_the_right_password(client, auth, session_factory):
@@ -55,7 +59,9 @@ def test_the_lockout_threshold_comes_from_the_environment(database_url, session_
     from bot.dashboard import create_app
     from tests.dashboard.conftest import AuthActions, make_settings
 
-    app = create_app(make_settings(database_url, AFTERCARE_LOGIN_MAX_FAILURES="2"), session_factory=session_factory)
+    app = create_app(
+        make_settings(database_url, AFTERCARE_LOGIN_MAX_FAILURES="2"), session_factory=session_factory
+    )
     auth = AuthActions(app.test_client())
     auth.login("nurse", "not the password")
     auth.login("nurse", "not the password")
@@ -66,7 +72,9 @@ def test_a_disabled_account_is_logged_out_at_its_next_request(client, auth, sess
     auth.login("nurse")
     assert client.get("/").status_code == 200
     with session_factory.begin() as session:
-        staff.set_active(session=session, user=staff.get_staff(session=session, username="nurse"), active=False)
+        staff.set_active(
+            session=session, user=staff.get_staff(session=session, username="nurse"), active=False
+        )
     assert client.get("/").status_code == 302
     assert auth.login("nurse").status_code == 401
 

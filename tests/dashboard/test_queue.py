@@ -16,12 +16,17 @@ def row_order(html, names):
 
 def test_the_queue_lists_emergencies_first_with_masked_identities(client, auth, session_factory):
     add_flag(session_factory, "routine-conv", "routine", channel_user_id="11110001", now=T0)
-    add_flag(session_factory, "urgent-conv", "urgent", channel="twilio", channel_user_id="+447700900123", now=T0)
+    add_flag(
+        session_factory, "urgent-conv", "urgent", channel="twilio", channel_user_id="+447700900123", now=T0
+    )
     add_flag(session_factory, "emergency-conv", "emergency", channel_user_id="22225678", now=T0)
     auth.login("nurse")
     html = client.get("/").get_data(as_text=True)
     assert row_order(html, ["tg:••••5678", "+44 ••• ••• 123", "tg:••••0001"]) == [
-        "tg:••••5678", "+44 ••• ••• 123", "tg:••••0001"]
+        "tg:••••5678",
+        "+44 ••• ••• 123",
+        "tg:••••0001",
+    ]
     assert "+447700900123" not in html and "22225678" not in html
     assert "Emergency: <strong>1</strong>" in html and "Urgent: <strong>1</strong>" in html
 
@@ -46,23 +51,31 @@ def test_a_bad_date_is_reported_not_fatal(client, auth, session_factory):
 
 
 def test_the_export_has_the_flags_of_the_range_and_no_full_messages(client, auth, session_factory):
-    first = add_flag(session_factory, "a", "urgent", message="my phone is 07700 900123 and I have a fever", now=T0)
+    first = add_flag(
+        session_factory, "a", "urgent", message="my phone is 07700 900123 and I have a fever", now=T0
+    )
     add_flag(session_factory, "b", "routine", now=T0 + timedelta(days=40))
     auth.login("nurse")
-    auth.post(f"/flags/{first}/resolve", {"outcome": "contacted_patient", "note": "=HYPERLINK(\"x\")"})
+    auth.post(f"/flags/{first}/resolve", {"outcome": "contacted_patient", "note": '=HYPERLINK("x")'})
     response = client.get("/export.csv?from=2024-05-01&to=2024-05-31")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert 'filename="aftercare-flags-2024-05-01-to-2024-05-31.csv"' in response.headers["Content-Disposition"]
+    assert (
+        'filename="aftercare-flags-2024-05-01-to-2024-05-31.csv"' in response.headers["Content-Disposition"]
+    )
     body = response.get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(body)))
     assert [row["flag_id"] for row in rows] == [str(first)]
     row = rows[0]
     assert (row["level"], row["status"], row["outcome"], row["resolved_by"]) == (
-        "urgent", "resolved", "contacted_patient", "nurse")
+        "urgent",
+        "resolved",
+        "contacted_patient",
+        "nurse",
+    )
     assert row["patient"] == "tg:••••5678"
     assert row["created_at_utc"] == "2024-05-01T09:00:00+00:00"
-    assert row["note"] == "'=HYPERLINK(\"x\")"
+    assert row["note"] == '\'=HYPERLINK("x")'
     assert row["link"] == f"https://dashboard.example/flags/{first}"
     assert "07700 900123" not in body
     with session_factory.begin() as session:

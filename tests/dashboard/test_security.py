@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.dashboard import create_app
-from bot.dashboard.config import InsecureSecretKey
+from bot.dashboard.config import InsecureSecretKeyError
 from bot.settings import DEFAULT_SECRET, Settings
 from tests.dashboard.conftest import make_settings
 
@@ -27,7 +27,9 @@ def test_static_files_may_be_cached_and_are_public(client):
 
 
 def session_cookie(response):
-    cookies = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("aftercare_session=")]
+    cookies = [
+        value for value in response.headers.getlist("Set-Cookie") if value.startswith("aftercare_session=")
+    ]
     assert cookies
     return cookies[-1]
 
@@ -39,15 +41,20 @@ def test_the_session_cookie_is_httponly_and_samesite_lax_but_not_secure_over_htt
 
 def test_the_session_cookie_is_secure_over_https(client, auth):
     token = auth.csrf()
-    response = client.post("/login", base_url="https://localhost",
-                           data={"username": "nurse", "password": "nurse-password-1", "csrf_token": token})
+    response = client.post(
+        "/login",
+        base_url="https://localhost",
+        data={"username": "nurse", "password": "nurse-password-1", "csrf_token": token},
+    )
     assert "Secure" in session_cookie(response)
 
 
 def test_the_session_cookie_is_secure_when_configured(database_url, session_factory, staff_accounts):
     from tests.dashboard.conftest import AuthActions
 
-    app = create_app(make_settings(database_url, AFTERCARE_DASHBOARD_HTTPS="1"), session_factory=session_factory)
+    app = create_app(
+        make_settings(database_url, AFTERCARE_DASHBOARD_HTTPS="1"), session_factory=session_factory
+    )
     response = AuthActions(app.test_client()).login("nurse")
     assert "Secure" in session_cookie(response)
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -56,12 +63,14 @@ def test_the_session_cookie_is_secure_when_configured(database_url, session_fact
 @pytest.mark.parametrize("secret", [DEFAULT_SECRET, "short-secret"])
 def test_outside_development_a_weak_secret_is_refused(secret, session_factory):
     settings = Settings(environment="production", secret_key=secret, database_url="sqlite://")
-    with pytest.raises(InsecureSecretKey, match="AFTERCARE_SECRET_KEY"):
+    with pytest.raises(InsecureSecretKeyError, match="AFTERCARE_SECRET_KEY"):
         create_app(settings, session_factory=session_factory)
 
 
 def test_development_may_use_the_default_secret(session_factory):
-    app = create_app(Settings(environment="development", database_url="sqlite://"), session_factory=session_factory)
+    app = create_app(
+        Settings(environment="development", database_url="sqlite://"), session_factory=session_factory
+    )
     assert app.secret_key == DEFAULT_SECRET
 
 

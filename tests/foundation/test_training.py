@@ -85,3 +85,21 @@ def test_real_project_inputs_are_fingerprinted(project_root: Path, tmp_path: Pat
             copy.mkdir(exist_ok=True)
             shutil.copy(source, copy / name)
     assert training.fingerprint(copy) == training.fingerprint(project_root)
+
+
+def test_training_removes_archives_of_older_inputs(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = project / "models"
+    models.mkdir()
+    stale = models / "aftercare-0000000000000000.tar.gz"
+    stale.write_bytes(b"old")
+    other = models / "someone-else.tar.gz"
+    other.write_bytes(b"keep")
+
+    def fake_rasa(command, cwd, check, env=None):
+        if "train" in command:
+            name = command[command.index("--fixed-model-name") + 1]
+            (models / f"{name}.tar.gz").write_bytes(b"model")
+
+    monkeypatch.setattr(training.subprocess, "run", fake_rasa)
+    status = training.ensure_model(project)
+    assert status.path.exists() and not stale.exists() and other.exists()

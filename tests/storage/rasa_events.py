@@ -16,7 +16,9 @@ def create_rasa_events_table(engine: Engine) -> None:
     SQLTrackerStore.Base.metadata.create_all(engine)
 
 
-def add_event(engine: Engine, sender_id: str, event: Dict[str, Any], *, timestamp: Optional[float] = None) -> None:
+def add_event(
+    engine: Engine, sender_id: str, event: Dict[str, Any], *, timestamp: Optional[float] = None
+) -> None:
     """Insert one event as ``SQLTrackerStore.save`` would (``data`` is the event's JSON)."""
     data = dict(event)
     if timestamp is not None:

@@ -7,13 +7,23 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.storage.flags import FLAG_LEVELS, FlagKind, InvalidTransition, acknowledge, raise_flag, reopen, resolve
+from bot.storage.flags import (
+    FLAG_LEVELS,
+    FlagKind,
+    InvalidTransitionError,
+    acknowledge,
+    raise_flag,
+    reopen,
+    resolve,
+)
 from bot.storage.models import AlertOutbox, Flag
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 
 
-def flag(session, *, level="routine", kind="triage", conversation_id="conv-1", now=T0, message="I have a fever"):
+def flag(
+    session, *, level="routine", kind="triage", conversation_id="conv-1", now=T0, message="I have a fever"
+):
     return raise_flag(
         session=session,
         conversation_id=conversation_id,
@@ -64,9 +74,16 @@ def test_a_worse_level_raises_the_open_flag(session):
     first = flag(session, level="routine")
     later = T0 + timedelta(minutes=5)
     raised = raise_flag(
-        session=session, conversation_id="conv-1", channel="telegram", level="emergency", kind="triage",
-        reason="allergic reaction", rule="anaphylaxis", matched_text="throat swelling",
-        message="my throat is swelling", now=later,
+        session=session,
+        conversation_id="conv-1",
+        channel="telegram",
+        level="emergency",
+        kind="triage",
+        reason="allergic reaction",
+        rule="anaphylaxis",
+        matched_text="throat swelling",
+        message="my throat is swelling",
+        now=later,
     )
     assert raised.id == first.id
     assert (raised.level, raised.rule, raised.matched_text) == ("emergency", "anaphylaxis", "throat swelling")
@@ -103,10 +120,9 @@ def test_alerts_are_queued_for_new_and_raised_urgent_flags(session, levels, expe
 
 
 def test_alerts_are_queued_in_the_callers_transaction(session_factory):
-    with pytest.raises(RuntimeError):
-        with session_factory.begin() as session:
-            flag(session, level="emergency")
-            raise RuntimeError("the action failed after flagging")
+    with pytest.raises(RuntimeError), session_factory.begin() as session:
+        flag(session, level="emergency")
+        raise RuntimeError("the action failed after flagging")
     with session_factory.begin() as session:
         assert all_flags(session) == [] and alerts(session) == []
 
@@ -133,7 +149,7 @@ def test_after_resolution_a_new_complaint_opens_a_new_flag(session):
     session.flush()
     second = flag(session, level="urgent", now=T0 + timedelta(hours=1))
     assert second.id != first.id
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         reopen(session=session, flag=first)
 
 
@@ -150,26 +166,41 @@ def test_staff_actions_record_who_and_when(session):
     created = flag(session, level="urgent")
     acknowledge(session=session, flag=created, by="nurse", now=T0 + timedelta(minutes=1))
     assert (created.status, created.acknowledged_by, created.assignee) == ("acknowledged", "nurse", "nurse")
-    resolve(session=session, flag=created, by="doctor", outcome="advised_visit", note=" see Monday ",
-            now=T0 + timedelta(minutes=2))
+    resolve(
+        session=session,
+        flag=created,
+        by="doctor",
+        outcome="advised_visit",
+        note=" see Monday ",
+        now=T0 + timedelta(minutes=2),
+    )
     assert (created.status, created.outcome, created.note, created.resolved_by) == (
-        "resolved", "advised_visit", "see Monday", "doctor")
+        "resolved",
+        "advised_visit",
+        "see Monday",
+        "doctor",
+    )
     assert created.resolved_at == T0 + timedelta(minutes=2)
     reopen(session=session, flag=created, now=T0 + timedelta(minutes=3))
-    assert (created.status, created.outcome, created.resolved_by, created.note) == ("open", None, None, "see Monday")
+    assert (created.status, created.outcome, created.resolved_by, created.note) == (
+        "open",
+        None,
+        None,
+        "see Monday",
+    )
     with pytest.raises(ValueError):
         resolve(session=session, flag=created, by="doctor", outcome="shrugged")
 
 
 def test_invalid_transitions_are_refused(session):
     created = flag(session, level="urgent")
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         reopen(session=session, flag=created)
     acknowledge(session=session, flag=created, by="nurse")
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         acknowledge(session=session, flag=created, by="nurse")
     resolve(session=session, flag=created, by="nurse", outcome="false_alarm")
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         resolve(session=session, flag=created, by="nurse", outcome="false_alarm")
 
 
@@ -179,10 +210,22 @@ def test_the_database_refuses_a_second_unresolved_flag(session_factory):
 
     with session_factory.begin() as session:
         flag(session, level="urgent")
-    with pytest.raises(IntegrityError):
-        with session_factory.begin() as session:
-            session.add(Flag(conversation_id="conv-1", channel="x", level="urgent", kind="triage", reason="r",
-                             rule="r", matched_text="m", message="m", status="open", created_at=T0, updated_at=T0))
+    with pytest.raises(IntegrityError), session_factory.begin() as session:
+        session.add(
+            Flag(
+                conversation_id="conv-1",
+                channel="x",
+                level="urgent",
+                kind="triage",
+                reason="r",
+                rule="r",
+                matched_text="m",
+                message="m",
+                status="open",
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
 
 
 def test_a_concurrent_insert_is_merged_instead_of_failing(session, monkeypatch):

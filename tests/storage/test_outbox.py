@@ -13,8 +13,18 @@ POLICY = RetryPolicy(max_attempts=3, base_delay=timedelta(seconds=10), max_delay
 
 
 def urgent_flag(session, conversation_id="conv-1"):
-    return raise_flag(session=session, conversation_id=conversation_id, channel="rest", level="urgent",
-                      kind="triage", reason="fever", rule="fever", matched_text="fever", message="fever", now=T0)
+    return raise_flag(
+        session=session,
+        conversation_id=conversation_id,
+        channel="rest",
+        level="urgent",
+        kind="triage",
+        reason="fever",
+        rule="fever",
+        matched_text="fever",
+        message="fever",
+        now=T0,
+    )
 
 
 def test_backoff_doubles_and_is_capped():
@@ -24,13 +34,18 @@ def test_backoff_doubles_and_is_capped():
 def test_new_alerts_are_due_at_once(session):
     urgent_flag(session)
     assert outbox.due_alerts(session=session, now=T0 - timedelta(seconds=1)) == []
-    assert sorted(alert.channel for alert in outbox.due_alerts(session=session, now=T0)) == ["email", "webhook"]
+    assert sorted(alert.channel for alert in outbox.due_alerts(session=session, now=T0)) == [
+        "email",
+        "webhook",
+    ]
 
 
 def test_a_failed_attempt_waits_then_gives_up_visibly(session):
     urgent_flag(session)
     alert = [a for a in outbox.due_alerts(session=session, now=T0) if a.channel == "email"][0]
-    outbox.mark_attempt_failed(session=session, alert=alert, error="connection refused", policy=POLICY, now=T0)
+    outbox.mark_attempt_failed(
+        session=session, alert=alert, error="connection refused", policy=POLICY, now=T0
+    )
     assert (alert.status, alert.attempts, alert.next_attempt_at) == ("pending", 1, T0 + timedelta(seconds=10))
     assert alert not in outbox.due_alerts(session=session, now=T0 + timedelta(seconds=9))
     assert alert in outbox.due_alerts(session=session, now=T0 + timedelta(seconds=10))

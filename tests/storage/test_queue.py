@@ -13,8 +13,18 @@ T0 = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 
 def add(session, conversation_id, level, *, minutes, channel="telegram", kind=None):
     kind = kind or ("triage" if level in ("emergency", "urgent", "routine") else level)
-    return raise_flag(session=session, conversation_id=conversation_id, channel=channel, level=level, kind=kind,
-                      reason="r", rule="r", matched_text="m", message="m", now=T0 + timedelta(minutes=minutes))
+    return raise_flag(
+        session=session,
+        conversation_id=conversation_id,
+        channel=channel,
+        level=level,
+        kind=kind,
+        reason="r",
+        rule="r",
+        matched_text="m",
+        message="m",
+        now=T0 + timedelta(minutes=minutes),
+    )
 
 
 def conversation_ids(flags):
@@ -28,7 +38,12 @@ def test_emergencies_come_first_then_urgent_then_the_rest_newest_first(session):
     add(session, "handoff-new", "handoff", minutes=3)
     add(session, "urgent-new", "urgent", minutes=4)
     assert conversation_ids(queue.list_flags(session=session)) == [
-        "emergency", "urgent-new", "urgent-old", "handoff-new", "routine-old"]
+        "emergency",
+        "urgent-new",
+        "urgent-old",
+        "handoff-new",
+        "routine-old",
+    ]
 
 
 def test_filters_and_counts(session):
@@ -37,7 +52,9 @@ def test_filters_and_counts(session):
     done = add(session, "c", "emergency", minutes=5, channel="telegram")
     resolve(session=session, flag=done, by="nurse", outcome="advised_visit")
     assert conversation_ids(queue.list_flags(session=session)) == ["b", "a"]
-    assert conversation_ids(queue.list_flags(session=session, flt=QueueFilter(statuses=("resolved",)))) == ["c"]
+    assert conversation_ids(queue.list_flags(session=session, flt=QueueFilter(statuses=("resolved",)))) == [
+        "c"
+    ]
     assert conversation_ids(queue.list_flags(session=session, flt=QueueFilter(channel="twilio"))) == ["a"]
     one_day = QueueFilter(created_from=T0, created_to=T0 + timedelta(days=1))
     assert conversation_ids(queue.list_flags(session=session, flt=one_day)) == ["a"]

@@ -1,0 +1,64 @@
+"""What an alert says: as little patient data as will do (level, masked identity, a link)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.storage.masking import mask_identity
+from bot.storage.models import AlertOutbox, Flag
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """One alert, ready for any channel."""
+
+    subject: str
+    text: str
+    payload: Dict[str, Any]
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    # Plain text, never HTML: nothing to escape, and StrictUndefined catches a misspelt field.
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, keep_trailing_newline=False
+    )
+
+
+@lru_cache(maxsize=1)
+def _labels() -> Dict[str, Dict[str, str]]:
+    with (TEMPLATES / "labels.yml").open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)  # type: ignore[no-any-return]
+
+
+def build_message(alert: AlertOutbox, flag: Flag, dashboard_url: str) -> AlertMessage:
+    """Compose the alert for ``alert`` about ``flag``, linking to its page on the dashboard."""
+    labels = _labels()
+    values = {
+        "event": alert.event,
+        "level": alert.level,
+        "level_label": labels["levels"].get(alert.level, alert.level),
+        "kind_label": labels["kinds"].get(flag.kind, flag.kind),
+        "flag_id": flag.id,
+        "patient": mask_identity(flag.channel, flag.channel_user_id, flag.conversation_id),
+        "channel": flag.channel,
+        "link": f"{dashboard_url.rstrip('/')}/flags/{flag.id}",
+    }
+    environment = _environment()
+    subject = environment.get_template("subject.txt").render(values).strip()
+    text = environment.get_template("body.txt").render(values).strip()
+    payload = {
+        "text": f"{subject}\n{text}",
+        "aftercare": {
+            key: values[key] for key in ("event", "level", "flag_id", "patient", "channel", "link")
+        },
+    }
+    return AlertMessage(subject=subject, text=text, payload=payload)

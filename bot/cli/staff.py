@@ -1,0 +1,131 @@
+"""``aftercare staff add|list|disable|enable|set-password``: dashboard accounts from the terminal.
+
+Passwords are never taken from the command line (they would end up in shell history and
+``ps``): they are prompted twice, or read from standard input with ``--password-stdin``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from sqlalchemy.orm import Session
+
+from bot.cli.common import cli_actor, database
+from bot.settings import Settings
+from bot.storage import audit, staff
+from bot.storage.models import StaffUser
+from bot.storage.vocabulary import STAFF_ROLES
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``staff`` subcommands."""
+    parser = subparsers.add_parser("staff", help="manage dashboard accounts")
+    commands = parser.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+
+    add = commands.add_parser("add", help="create an account")
+    add.add_argument("username")
+    add.add_argument("--role", choices=STAFF_ROLES, required=True)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=_add)
+
+    listing = commands.add_parser("list", help="list accounts")
+    listing.set_defaults(func=_list)
+
+    for name, active in (("disable", False), ("enable", True)):
+        command = commands.add_parser(name, help=f"{name} an account")
+        command.add_argument("username")
+        command.set_defaults(func=_set_active, active=active)
+
+    password = commands.add_parser("set-password", help="set a new password (also clears a lockout)")
+    password.add_argument("username")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    password.set_defaults(func=_set_password)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise staff.StaffError("passwords_differ", "the two passwords are not the same")
+    return first
+
+
+def _add(args: argparse.Namespace) -> int:
+    try:
+        password = _read_password(args.password_stdin)
+        with database(Settings.from_env()) as factory, factory.begin() as session:
+            user = staff.create_staff(
+                session=session, username=args.username, password=password, role=args.role
+            )
+            audit.record(
+                session=session,
+                actor=cli_actor(),
+                action="staff.add",
+                target=f"staff:{user.username}",
+                detail=f"role={user.role}",
+            )
+    except staff.StaffError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"created {user.username} ({user.role})")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with database(Settings.from_env()) as factory, factory.begin() as session:
+        accounts = staff.list_staff(session=session)
+    print(f"{'USERNAME':<24} {'ROLE':<9} {'STATUS':<9} LAST LOGIN (UTC)")
+    for user in accounts:
+        status = "active" if user.active else "disabled"
+        last = user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "never"
+        print(f"{user.username:<24} {user.role:<9} {status:<9} {last}")
+    return 0
+
+
+def _find(session: Session, username: str) -> StaffUser:
+    user = staff.get_staff(session=session, username=username)
+    if user is None:
+        raise staff.StaffError("unknown_username", f"no account named {username!r}")
+    return user
+
+
+def _set_active(args: argparse.Namespace) -> int:
+    try:
+        with database(Settings.from_env()) as factory, factory.begin() as session:
+            user = _find(session, args.username)
+            staff.set_active(session=session, user=user, active=args.active)
+            audit.record(
+                session=session,
+                actor=cli_actor(),
+                action="staff.enable" if args.active else "staff.disable",
+                target=f"staff:{user.username}",
+            )
+    except staff.StaffError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{'enabled' if args.active else 'disabled'} {user.username}")
+    return 0
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    try:
+        password = _read_password(args.password_stdin)
+        with database(Settings.from_env()) as factory, factory.begin() as session:
+            user = _find(session, args.username)
+            staff.set_password(session=session, user=user, password=password)
+            audit.record(
+                session=session,
+                actor=cli_actor(),
+                action="staff.set_password",
+                target=f"staff:{user.username}",
+            )
+    except staff.StaffError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"new password set for {user.username}")
+    return 0

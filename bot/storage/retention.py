@@ -1,0 +1,71 @@
+"""Retention: delete flags, their alerts and tracker-store conversations older than a cutoff.
+
+The audit log is kept (it is append-only and holds no patient text); the purge itself
+is recorded there by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bot.storage.models import AlertOutbox, Flag
+from bot.storage.tracker import purge_events
+
+_PERIOD = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$", re.IGNORECASE)
+
+
+def parse_period(text: str) -> timedelta:
+    """Parse ``180d``, ``26w`` or a bare number of days; at least one day."""
+    match = _PERIOD.match(text)
+    if not match:
+        raise ValueError(f"expected a period like 180d or 26w, not {text!r}")
+    amount = int(match.group(1))
+    period = timedelta(weeks=amount) if match.group(2).lower() == "w" else timedelta(days=amount)
+    if period < timedelta(days=1):
+        raise ValueError("the retention period must be at least one day")
+    return period
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a purge deleted (or, in a dry run, would delete)."""
+
+    cutoff: datetime
+    flags: int
+    alerts: int
+    events: int
+    conversations: int
+    dry_run: bool
+
+    def summary(self) -> str:
+        """Return the counts as one line (also used as the audit detail)."""
+        return (
+            f"cutoff={self.cutoff.isoformat(timespec='seconds')} flags={self.flags} alerts={self.alerts} "
+            f"events={self.events} conversations={self.conversations}"
+        )
+
+
+def purge(*, session: Session, before: datetime, dry_run: bool = False) -> PurgeReport:
+    """Delete flags last changed before ``before`` with their alerts, and older tracker events."""
+    old_flags = select(Flag.id).where(Flag.updated_at < before)
+    flag_count = int(session.execute(select(func.count()).select_from(old_flags.subquery())).scalar_one())
+    alert_count = int(
+        session.execute(
+            select(func.count(AlertOutbox.id)).where(AlertOutbox.flag_id.in_(old_flags))
+        ).scalar_one()
+    )
+    if not dry_run:
+        session.execute(
+            delete(AlertOutbox).where(AlertOutbox.flag_id.in_(old_flags)),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            delete(Flag).where(Flag.updated_at < before), execution_options={"synchronize_session": False}
+        )
+    events = purge_events(session=session, before=before, dry_run=dry_run)
+    return PurgeReport(before, flag_count, alert_count, events.events, events.conversations, dry_run)
