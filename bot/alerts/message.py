@@ -36,7 +36,7 @@ def _environment() -> Environment:
 @lru_cache(maxsize=1)
 def _labels() -> Dict[str, Dict[str, str]]:
     with (TEMPLATES / "labels.yml").open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)  # type: ignore[no-any-return]
+        return dict(yaml.safe_load(handle))
 
 
 def build_message(alert: AlertOutbox, flag: Flag, dashboard_url: str) -> AlertMessage:

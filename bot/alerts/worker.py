@@ -92,12 +92,12 @@ def run_once(
 ) -> RoundReport:
     """Deliver every due alert once; failures are recorded on the alert for a later retry."""
     now = now or utcnow()
-    senders = senders or SENDERS
+    chosen = senders if senders is not None else SENDERS
     report = RoundReport()
     for job in _claim(factory, config, now, report):
         error: Optional[str] = None
         try:
-            senders[job.channel](config, job.message)
+            chosen[job.channel](config, job.message)
         except Exception as exc:  # noqa: BLE001 - any failure must be recorded, never crash the worker
             error = f"{type(exc).__name__}: {exc}"
             logger.warning("alert %s over %s failed: %s", job.alert_id, job.channel, error)

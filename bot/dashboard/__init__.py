@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Optional
 
 from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -71,7 +72,7 @@ def create_app(
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
-    def _error_page(error: HTTPException):  # type: ignore[no-untyped-def]
+    def _error_page(error: HTTPException) -> ResponseReturnValue:
         return render_template("error.html", error=error), error.code or 500
 
     return app

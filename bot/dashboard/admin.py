@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from bot.dashboard.db import record, state, transaction
@@ -28,7 +29,7 @@ def staff_list() -> str:
 
 @bp.route("/staff", methods=["POST"])
 @admin_required
-def staff_add() -> str | Response:
+def staff_add() -> ResponseReturnValue:
     """Create an account with a role and an initial password."""
     form = {"username": request.form.get("username", ""), "role": request.form.get("role", "")}
     password = request.form.get("password", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from bot.dashboard.db import record, state, transaction
@@ -13,7 +14,7 @@ bp = Blueprint("auth", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> ResponseReturnValue:
     """Show the login form; on POST check the password, counting failures toward a lockout."""
     if request.method == "GET" and g.user is not None:
         return redirect(url_for("queue.index"))

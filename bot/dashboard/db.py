@@ -29,7 +29,8 @@ class DashboardState:
 
 def state() -> DashboardState:
     """Return the current app's state."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    found: DashboardState = current_app.extensions[EXTENSION]
+    return found
 
 
 @contextmanager

@@ -37,7 +37,7 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if hasattr(value, "isoformat"):
-        return value.isoformat(timespec="seconds")  # type: ignore[no-any-return, attr-defined]
+        return str(value.isoformat(timespec="seconds"))
     text = str(value)
     return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 

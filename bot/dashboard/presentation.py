@@ -23,7 +23,7 @@ MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 def messages() -> Dict[str, Dict[str, str]]:
     """Return the dashboard's sentences and labels, loaded once."""
     with MESSAGES_FILE.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)  # type: ignore[no-any-return]
+        return dict(yaml.safe_load(handle))
 
 
 def label(group: str, value: Optional[str]) -> str:

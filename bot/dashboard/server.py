@@ -23,8 +23,7 @@ class DashboardServer:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.server.host}:{self.server.server_port}"
 
     def serve_forever(self) -> None:
         """Serve until :meth:`shutdown` is called from another thread (or Ctrl-C)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -33,7 +34,7 @@ def _prepare_sqlite_file(url: URL) -> None:
     Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite_connection(dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
+def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
     """Turn on what SQLite leaves off by default.
 
     WAL lets the dashboard read while the action server writes; foreign keys make

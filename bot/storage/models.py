@@ -22,7 +22,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.orm import Mapper, declarative_base
+from sqlalchemy.orm import DeclarativeMeta, Mapper, registry
 
 from bot.storage import append_only
 from bot.storage.db import utcnow
@@ -49,7 +49,16 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+mapper_registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class Base(metaclass=DeclarativeMeta):
+    """Declarative base spelt out (SQLAlchemy 1.4 style) so type checkers see a real class."""
+
+    __abstract__ = True
+    registry = mapper_registry
+    metadata = mapper_registry.metadata
+    __init__ = mapper_registry.constructor
 
 
 class Flag(Base):

@@ -133,6 +133,10 @@ class MessageContext:
                 end <= cue_start < high
                 and cue_start not in self.pseudo_tokens
                 and not self._particle_before(cue_start, end)
+                and not any(
+                    norm in self.pipeline.after_void_between
+                    for norm in self.norms[self.clause_start[clause] : cue_start]
+                )
             ):
                 return True
         if rule.negated_by:
