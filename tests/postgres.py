@@ -80,11 +80,14 @@ class PostgresServer:
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="aftercare-pg-"))
+        self._as_system_user = os.geteuid() == 0
+        # As root, /tmp rather than $TMPDIR: the postgres user must be able to reach the folder.
+        self.root = Path(
+            tempfile.mkdtemp(prefix="aftercare-pg-", dir="/tmp" if self._as_system_user else None)
+        )
         self.data_dir = self.root / "data"
         self.log_file = self.root / "server.log"
         self.port = free_port()
-        self._as_system_user = os.geteuid() == 0
 
     def _run(self, *args: str) -> None:
         command: List[str] = [str(self.bin_dir / args[0]), *args[1:]]

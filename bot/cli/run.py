@@ -16,7 +16,8 @@ from bot.settings import Settings
 from bot.supervisor import Service, Supervisor
 from bot.training import QUIET_ENV, ensure_model, rasa_executable
 
-CHILD_ENV = {**QUIET_ENV, "PYTHONUNBUFFERED": "1", "SANIC_HOST": "127.0.0.1"}
+# Libraries under Rasa 3.6 print pages of deprecation warnings; keep the terminal readable.
+CHILD_ENV = {**QUIET_ENV, "PYTHONUNBUFFERED": "1", "SANIC_HOST": "127.0.0.1", "PYTHONWARNINGS": "ignore"}
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -60,7 +61,7 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
             env=dict(CHILD_ENV),
         ),
     ]
-    if with_dashboard and importlib.util.find_spec("bot.dashboard") is not None:
+    if with_dashboard and importlib.util.find_spec("bot.cli.dashboard") is not None:
         services.append(
             Service(
                 name="dashboard",
@@ -105,6 +106,7 @@ def _run(args: argparse.Namespace) -> int:
         return supervisor.run_until_stopped()
     finally:
         supervisor.stop()
+        print("[aftercare] stopped.", flush=True)
 
 
 def _print_urls(settings: Settings, services: List[Service], token: str) -> None:

@@ -89,6 +89,9 @@ def safe_next(target: Optional[str]) -> Optional[str]:
 
 def enforce_login_and_csrf() -> Optional[Response]:
     """Run before every request: load the user, require login, check CSRF on POST."""
+    if request.endpoint == "static":
+        g.user = None
+        return None
     g.user = _load_user()
     if request.endpoint not in PUBLIC_ENDPOINTS and g.user is None:
         if request.method in SAFE_METHODS:
@@ -97,7 +100,7 @@ def enforce_login_and_csrf() -> Optional[Response]:
     if request.method not in SAFE_METHODS:
         sent = request.form.get(CSRF_FIELD, "")
         expected = session.get(CSRF_FIELD, "")
-        if not expected or not hmac.compare_digest(str(sent), str(expected)):
+        if not expected or not hmac.compare_digest(str(sent).encode(), str(expected).encode()):
             abort(400, description="csrf")
     return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -80,7 +80,3 @@ def flags_for_export(*, session: Session, created_from: datetime, created_to: da
     )
     return list(session.execute(statement).scalars())
 
-
-def level_range(levels: Sequence[str]) -> Tuple[str, ...]:
-    """Keep only known levels, in the canonical order."""
-    return tuple(level for level in FLAG_LEVELS if level in levels)

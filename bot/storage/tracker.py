@@ -57,7 +57,7 @@ class Transcript:
         return [turn for turn in self.turns if turn.kind == "triage"]
 
 
-def tracker_table_exists(session: Session) -> bool:
+def tracker_table_exists(*, session: Session) -> bool:
     """Tell whether Rasa's SQL tracker store table is in this database."""
     return inspect(session.connection()).has_table(TRACKER_EVENTS_TABLE)
 
@@ -87,7 +87,7 @@ def _turn_from_row(row: Any) -> Optional[Turn]:
 
 def read_transcript(*, session: Session, conversation_id: str) -> Transcript:
     """Return the user and bot turns and triage level changes of one conversation."""
-    if not tracker_table_exists(session):
+    if not tracker_table_exists(session=session):
         return Transcript(conversation_id, available=False)
     statement = (
         select(_events.c.id, _events.c.type_name, _events.c.timestamp, _events.c.intent_name, _events.c.data)
@@ -108,7 +108,7 @@ class EventPurge:
 
 def purge_events(*, session: Session, before: datetime, dry_run: bool = False) -> EventPurge:
     """Delete tracker events older than ``before``; count the conversations they belong to."""
-    if not tracker_table_exists(session):
+    if not tracker_table_exists(session=session):
         return EventPurge(0, 0)
     cutoff = before.timestamp()
     old = _events.c.timestamp < cutoff

@@ -21,15 +21,15 @@ PATTERNS_FILE = Path(__file__).with_name("patterns.yml")
 _BOOL = "tag:yaml.org,2002:bool"
 
 
-class _WordsLoader(yaml.SafeLoader):
+class WordsLoader(yaml.SafeLoader):
     """A safe loader for word lists: only true/false are booleans, so "no", "on" and "off" stay words."""
 
 
-_WordsLoader.yaml_implicit_resolvers = {
+WordsLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_WordsLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+WordsLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 TokenPattern = List[Dict[str, Any]]
 Expression = Union[str, TokenPattern]
@@ -242,7 +242,7 @@ def parse_config(raw: Mapping[str, Any]) -> TriageConfig:
 def load_config(path: Optional[Path] = None) -> TriageConfig:
     """Read and check a patterns file (the packaged one by default)."""
     with open(path or PATTERNS_FILE, encoding="utf-8") as handle:
-        return parse_config(yaml.load(handle, Loader=_WordsLoader))  # noqa: S506 (safe subclass)
+        return parse_config(yaml.load(handle, Loader=WordsLoader))
 
 
 @lru_cache(maxsize=1)

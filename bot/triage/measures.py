@@ -100,7 +100,8 @@ class DurationReader:
         number_words = sorted((re.escape(word) for word in self.numbers), key=len, reverse=True)
         units = sorted((re.escape(word) for word in self.units), key=len, reverse=True)
         more = sorted((re.escape(str(word).lower()) for word in settings["more_than"]), key=len, reverse=True)
-        number = r"(?:\d+(?:\.\d+)?|" + "|".join(number_words) + r")"
+        # Digits may touch their unit ("3wks"); number words need a space ("a day", not "and").
+        number = r"(?:\d+(?:\.\d+)?(?=\s*[a-z+-])|(?:" + "|".join(number_words) + r")(?=\s))"
         self.pattern = re.compile(
             r"(?<![\w])(?:(?P<more>" + "|".join(more) + r")\s+)?"
             r"(?P<number>" + number + r")(?:\s*(?:-|to|or)\s*(?P<upper>\d+(?:\.\d+)?))?\+?"

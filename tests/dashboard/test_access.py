@@ -85,7 +85,7 @@ def test_reviewers_cannot_post_to_admin_actions(client, auth, path, data):
 def test_posts_without_the_csrf_token_are_rejected(client, auth, session_factory):
     flag_id = add_flag(session_factory)
     auth.login("nurse")
-    for data in ({}, {"csrf_token": "forged"}):
+    for data in ({}, {"csrf_token": "forged"}, {"csrf_token": "fälschung"}):
         response = client.post(f"/flags/{flag_id}/acknowledge", data=data)
         assert response.status_code == 400
     assert auth.post(f"/flags/{flag_id}/acknowledge").status_code == 302

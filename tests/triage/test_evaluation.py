@@ -1,0 +1,116 @@
+"""The triage evaluation: its figures, its report, and the safety thresholds on our set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from bot.evaluation.triage_eval import (
+    DEFAULT_EVAL_SET,
+    MAX_OVER_TRIAGE,
+    TriageCase,
+    evaluate,
+    format_report,
+    load_cases,
+    main,
+    score,
+)
+from bot.settings import PROJECT_ROOT
+from bot.triage import Level, TriageResult
+
+EVAL_SET = PROJECT_ROOT / DEFAULT_EVAL_SET
+
+
+@pytest.fixture(scope="module")
+def eval_report():
+    return evaluate(EVAL_SET, repeat=1)
+
+
+def test_eval_set_is_large_and_balanced() -> None:
+    cases = load_cases(EVAL_SET)
+    levels = [case.level for case in cases]
+    assert len(cases) >= 300
+    assert levels.count(Level.URGENT) >= 60
+    assert levels.count(Level.EMERGENCY) >= 30
+    assert sum(level < Level.URGENT for level in levels) >= 100
+    assert len({case.text for case in cases}) == len(cases), "duplicate messages in the eval set"
+
+
+def test_red_flag_recall_is_complete(eval_report) -> None:
+    assert eval_report.red_flag_recall == 1.0, format_report(eval_report)
+
+
+def test_emergency_recall_is_complete(eval_report) -> None:
+    assert eval_report.emergency_recall == 1.0, format_report(eval_report)
+
+
+def test_over_triage_is_within_limit(eval_report) -> None:
+    assert eval_report.over_triage <= MAX_OVER_TRIAGE, format_report(eval_report)
+
+
+def _result(level: Level) -> TriageResult:
+    return TriageResult(level=level, rule="test.rule" if level != Level.NONE else "")
+
+
+def test_score_counts_each_figure() -> None:
+    cases = [
+        TriageCase("a", Level.EMERGENCY),
+        TriageCase("b", Level.EMERGENCY),
+        TriageCase("c", Level.URGENT),
+        TriageCase("d", Level.SELF_CARE),
+        TriageCase("e", Level.NONE, days_since=3),
+    ]
+    predicted = [Level.EMERGENCY, Level.URGENT, Level.SELF_CARE, Level.URGENT, Level.NONE]
+    report = score(cases, [_result(level) for level in predicted], [1.0, 2.0, 3.0, 4.0, 10.0])
+    assert (report.red_flag_caught, report.red_flag_total) == (2, 3)
+    assert (report.emergency_caught, report.emergency_total) == (1, 2)
+    assert (report.over_triaged, report.non_urgent_total) == (1, 2)
+    assert report.accuracy == pytest.approx(2 / 5)
+    assert report.confusion["urgent"]["self_care"] == 1
+    assert [miss.text for miss in report.misses] == ["b", "c", "d"]
+    assert report.latency_mean_ms == pytest.approx(4.0)
+    assert report.latency_p95_ms == 10.0
+    assert not report.passed
+
+
+def test_format_report_shows_figures_matrix_and_misses() -> None:
+    cases = [TriageCase("my lips are swollen", Level.EMERGENCY), TriageCase("hello", Level.NONE)]
+    report = score(cases, [_result(Level.URGENT), _result(Level.NONE)], [0.5, 0.5], "set.yml")
+    text = format_report(report)
+    assert "red-flag recall" in text and "100.0 %" in text
+    assert "emergency recall" in text and "0.0 %" in text
+    assert "Confusion matrix" in text
+    assert "expected emergency got urgent" in text and "my lips are swollen" in text
+    assert "latency" in text and "ms p95" in text
+    assert text.rstrip().endswith("FAILED: safety thresholds not met")
+
+
+def _write_set(path: Path, text: str, level: str, days: Optional[int] = None) -> Path:
+    days_line = f", days_since: {days}" if days is not None else ""
+    path.write_text(f'cases:\n  - {{text: "{text}", level: {level}{days_line}}}\n', encoding="utf-8")
+    return path
+
+
+def test_main_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    passing = _write_set(tmp_path / "pass.yml", "my face hurts", "urgent")
+    assert main([str(passing), "--repeat", "1"]) == 0
+    assert "PASSED" in capsys.readouterr().out
+    missed = _write_set(tmp_path / "miss.yml", "hello there", "emergency")
+    assert main([str(missed), "--repeat", "1"]) == 1
+    assert main([str(tmp_path / "absent.yml")]) == 2
+
+
+def test_main_writes_json(tmp_path: Path) -> None:
+    cases = _write_set(tmp_path / "set.yml", "still peeling", "routine", days=20)
+    out = tmp_path / "out" / "figures.json"
+    assert main([str(cases), "--repeat", "1", "--json", str(out)]) == 0
+    assert '"red_flag_recall": 1.0' in out.read_text(encoding="utf-8")
+
+
+def test_load_cases_rejects_incomplete_entries(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text("cases:\n  - {text: hello}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="needs 'text' and 'level'"):
+        load_cases(path)
