@@ -45,6 +45,7 @@ class Stack:
 
     rasa_url: str
     action_url: str
+    dashboard_url: str
     token: str
     database_url: str
     supervisor: Supervisor
@@ -93,6 +94,8 @@ def start_stack(
     var_dir: Path,
     database_url: Optional[str] = None,
     with_actions: bool = True,
+    with_dashboard: bool = False,
+    extra_env: Optional[Dict[str, str]] = None,
     timeout: float = 240,
 ) -> Stack:
     """Start the servers on fresh ports, wait until they answer, and return the stack."""
@@ -105,16 +108,21 @@ def start_stack(
         "AFTERCARE_VAR_DIR": str(var_dir),
         "RASA_AUTH_TOKEN": token,
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        **(extra_env or {}),
     }
     settings = dataclasses.replace(
-        Settings.from_env(env), rasa_port=free_port(), action_port=free_port(), var_dir=var_dir
+        Settings.from_env(env),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        dashboard_port=free_port(),
+        var_dir=var_dir,
     )
     upgrade_database(env, settings.project_root)
-    services = build_services(settings, model, token, with_dashboard=False)
+    services = build_services(settings, model, token, with_dashboard=with_dashboard)
     if not with_actions:
         services = [s for s in services if s.name != "actions"]
     for service in services:
-        service.env.update({k: env[k] for k in ("AFTERCARE_DATABASE_URL", "AFTERCARE_VAR_DIR", "RASA_AUTH_TOKEN")})
+        service.env.update({k: v for k, v in env.items() if k.startswith(("AFTERCARE_", "RASA_"))})
     log = _Log()
     supervisor = Supervisor(services, cwd=str(settings.project_root), out=log)
     supervisor.start()
@@ -124,6 +132,7 @@ def start_stack(
     return Stack(
         rasa_url=f"http://127.0.0.1:{settings.rasa_port}",
         action_url=f"http://127.0.0.1:{settings.action_port}",
+        dashboard_url=f"http://127.0.0.1:{settings.dashboard_port}",
         token=token,
         database_url=database_url,
         supervisor=supervisor,

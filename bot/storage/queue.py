@@ -79,4 +79,3 @@ def flags_for_export(*, session: Session, created_from: datetime, created_to: da
         .order_by(Flag.created_at, Flag.id)
     )
     return list(session.execute(statement).scalars())
-

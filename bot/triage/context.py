@@ -113,6 +113,10 @@ class MessageContext:
     def is_negated(self, start: int, end: int, head: int, rule: Rule) -> bool:
         """Tell whether the mention at ``start:end`` (head ``head``) is denied in its clause."""
         clause = self.clause[head]
+        if any(
+            cue_start == end and self._closes(cue_end) for cue_start, cue_end in self.cues["answer_after"]
+        ):
+            return True
         if self._in_clause_cues("void", clause):
             return False
         low = max(self.clause_start[clause], head - self.pipeline.negation_window)
@@ -249,18 +253,24 @@ class MessageContext:
         return not (kind == "general" and self._in_clause_cues("weak_marker", clause))
 
     # ------------------------------------------------------------------ all together
+    def _closes(self, index: int) -> bool:
+        """Tell whether a phrase ending before ``index`` ends its sentence or meets punctuation."""
+        return (
+            index >= len(self.doc)
+            or index == self.sentence_end[index - 1]
+            or self.doc[index].is_punct
+            or self.doc[index].is_space
+        )
+
     def is_reversed(self, end: int, head: int) -> bool:
         """Tell whether an elliptical clause later in the sentence takes a denial back ("but now I do")."""
         sentence_end = self.sentence_end[head]
         for cue_start, cue_end in self.cues["reversal"]:
-            closes_sentence = cue_end == sentence_end or (
-                cue_end < sentence_end and self.doc[cue_end].is_punct
-            )
             if (
                 end <= cue_start
                 and cue_end <= sentence_end
                 and not self.same_clause(head, cue_start)
-                and closes_sentence
+                and self._closes(cue_end)
             ):
                 return True
         return False

@@ -33,6 +33,7 @@ CUE_SOURCES: Tuple[Tuple[str, str, str], ...] = (
     ("pseudo", "negation", "pseudo"),
     ("void", "negation", "void_in_clause"),
     ("reversal", "negation", "reversal"),
+    ("answer_after", "negation", "answer_after"),
     ("conditional", "hypothetical", "conditional"),
     ("future", "hypothetical", "future"),
     ("general", "hypothetical", "general"),

@@ -35,7 +35,7 @@ def test_eval_set_is_large_and_balanced() -> None:
     assert levels.count(Level.URGENT) >= 60
     assert levels.count(Level.EMERGENCY) >= 30
     assert sum(level < Level.URGENT for level in levels) >= 100
-    assert len({case.text for case in cases}) == len(cases), "duplicate messages in the eval set"
+    assert len({(case.text, case.days_since) for case in cases}) == len(cases), "duplicate cases in the eval set"
 
 
 def test_red_flag_recall_is_complete(eval_report) -> None:

@@ -1,0 +1,128 @@
+"""Request authentication: provider signatures, shared secrets and signed widget sessions.
+
+Every comparison is constant-time, and every check answers a plain yes or no so the
+connectors can reply 403 without saying which part was wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from bot.settings import Settings
+
+META_SIGNATURE_PREFIX = "sha256="
+WIDGET_SECRET_FILE = "widget_secret"
+MIN_SECRET_LENGTH = 16
+
+
+class ChannelConfigError(ValueError):
+    """Raised when a channel cannot start safely with the configuration it was given."""
+
+
+def meta_signature_valid(body: bytes, header: Optional[str], app_secret: str) -> bool:
+    """Check Meta's ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app secret)."""
+    if not header or not app_secret or not header.startswith(META_SIGNATURE_PREFIX):
+        return False
+    expected = hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header[len(META_SIGNATURE_PREFIX) :].strip().lower())
+
+
+def meta_signature(body: bytes, app_secret: str) -> str:
+    """Return the ``X-Hub-Signature-256`` value Meta would send for ``body`` (for tests and tools)."""
+    return META_SIGNATURE_PREFIX + hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def secret_matches(given: Optional[str], expected: str) -> bool:
+    """Compare a shared secret from a request header or query with the configured one."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+@dataclass(frozen=True)
+class SessionSigner:
+    """Issue and verify widget session tokens ``v1.<session id>.<issued at>.<mac>``.
+
+    The server chooses the session id, and the conversation id is derived from a verified
+    token only, so a browser cannot read or write someone else's conversation by
+    guessing or editing an id.
+    """
+
+    secret: bytes
+    max_age_seconds: int = 30 * 24 * 3600
+
+    VERSION = "v1"
+
+    def _mac(self, session_id: str, issued: int) -> str:
+        message = f"{self.VERSION}.{session_id}.{issued}".encode("ascii")
+        return _b64(hmac.new(self.secret, message, hashlib.sha256).digest())
+
+    def issue(self, now: Optional[float] = None) -> str:
+        """Return a token for a new random session."""
+        session_id = secrets.token_urlsafe(18)
+        issued = int(now if now is not None else time.time())
+        return f"{self.VERSION}.{session_id}.{issued}.{self._mac(session_id, issued)}"
+
+    def verify(self, token: Optional[str], now: Optional[float] = None) -> Optional[str]:
+        """Return the session id of a genuine, unexpired token, else None."""
+        if not token or len(token) > 200:
+            return None
+        parts = token.strip().split(".")
+        if len(parts) != 4 or parts[0] != self.VERSION or not _SESSION_ID.match(parts[1]):
+            return None
+        version, session_id, issued_text, mac = parts
+        if not issued_text.isdigit():
+            return None
+        issued = int(issued_text)
+        if not hmac.compare_digest(mac.encode("ascii", "replace"), self._mac(session_id, issued).encode("ascii")):
+            return None
+        current = now if now is not None else time.time()
+        if issued > current + 300 or current - issued > self.max_age_seconds:
+            return None
+        return session_id
+
+
+def widget_secret(settings: Settings, configured: Optional[str]) -> bytes:
+    """Return the widget signing secret: the configured one, or in development one kept in ``var/``.
+
+    Outside development a generated secret would differ between replicas and vanish with
+    the container, logging every patient out, so it must be configured.
+    """
+    if configured:
+        if len(configured) < MIN_SECRET_LENGTH:
+            raise ChannelConfigError(f"AFTERCARE_WIDGET_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+        return configured.encode("utf-8")
+    if settings.environment != "development":
+        raise ChannelConfigError("set AFTERCARE_WIDGET_SECRET to enable the website widget outside development")
+    return _stored_secret(settings.var_dir / WIDGET_SECRET_FILE)
+
+
+def _stored_secret(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text(encoding="ascii").strip()
+        if len(value) >= MIN_SECRET_LENGTH:
+            return value.encode("ascii")
+        raise ChannelConfigError(f"{path} is too short; delete it to generate a new one") from None
+    value = secrets.token_hex(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(value + "\n")
+    return value.encode("ascii")
