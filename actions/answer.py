@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -25,7 +25,7 @@ class _KnowledgeAction(Action, metaclass=abc.ABCMeta):
         self._clinic = clinic
 
     @abc.abstractmethod
-    def name(self) -> Text:
+    def name(self) -> str:
         """Name the action (abstract, so the SDK skips this base)."""
 
     @property
@@ -40,12 +40,12 @@ class _KnowledgeAction(Action, metaclass=abc.ABCMeta):
 class ActionAnswerQuestion(_KnowledgeAction):
     """Answer the question named by the intent, adjusted to the days since the procedure."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return ACTION_ANSWER_QUESTION
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         outcome = answer_question(self.kb, self.clinic, turn_from_tracker(tracker))
         send(dispatcher, outcome)
         return [SlotSet(LAST_TOPIC, outcome.topic)] if outcome.topic else []
@@ -54,12 +54,12 @@ class ActionAnswerQuestion(_KnowledgeAction):
 class ActionAcknowledgeDetails(_KnowledgeAction):
     """Take note of days since the procedure / procedure type; re-answer a pending question."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return ACTION_ACKNOWLEDGE_DETAILS
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         outcome = acknowledge_details(self.kb, self.clinic, turn_from_tracker(tracker))
         send(dispatcher, outcome)
         return [SlotSet(LAST_TOPIC, outcome.topic)] if outcome.topic else []

@@ -7,7 +7,7 @@ actions run; if the action server or the database is down the patient has it alr
 from __future__ import annotations
 
 import abc
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -35,7 +35,7 @@ class _FlagAction(Action, metaclass=abc.ABCMeta):
         self._clinic = clinic
 
     @abc.abstractmethod
-    def name(self) -> Text:
+    def name(self) -> str:
         """Name the action (abstract, so the SDK skips this base)."""
 
     @property
@@ -46,12 +46,12 @@ class _FlagAction(Action, metaclass=abc.ABCMeta):
 class ActionRecordFlag(_FlagAction):
     """Store the triage flag, show what raised it, and answer the rest of the message."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return ACTION_RECORD_FLAG
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         kb = self._kb or providers.knowledge_base()
         clinic = self._clinic or providers.clinic_settings()
         outcome = record_triage_flag(self.write_flag, kb, clinic, turn_from_tracker(tracker))
@@ -62,12 +62,12 @@ class ActionRecordFlag(_FlagAction):
 class ActionRequestHuman(_FlagAction):
     """Flag the conversation as a hand-off and tell the patient when the clinic will reply."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return ACTION_REQUEST_HUMAN
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         send(dispatcher, request_human(self.write_flag, turn_from_tracker(tracker)))
         return []
 
@@ -75,11 +75,11 @@ class ActionRequestHuman(_FlagAction):
 class ActionFlagFallback(_FlagAction):
     """Flag a conversation after two misunderstood messages in a row."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return ACTION_FLAG_FALLBACK
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         send(dispatcher, flag_repeated_fallback(self.write_flag, turn_from_tracker(tracker)))
         return []

@@ -17,13 +17,25 @@ from bot.triage import Level
 logger = logging.getLogger(__name__)
 
 RED_FLAG_INTENTS = frozenset({"report_pain", "report_fever", "report_infection", "report_allergic_reaction"})
-KNOWLEDGE_INTENTS = frozenset(
-    {
-        "ask_peeling", "ask_peel_off", "ask_pimples", "report_redness_swelling", "ask_makeup", "ask_sun",
-        "ask_exercise", "ask_skincare", "ask_results", "ask_home_roller", "ask_contraindications",
-        "ask_safety",
-    }
-) | RED_FLAG_INTENTS
+KNOWLEDGE_INTENTS = (
+    frozenset(
+        {
+            "ask_peeling",
+            "ask_peel_off",
+            "ask_pimples",
+            "report_redness_swelling",
+            "ask_makeup",
+            "ask_sun",
+            "ask_exercise",
+            "ask_skincare",
+            "ask_results",
+            "ask_home_roller",
+            "ask_contraindications",
+            "ask_safety",
+        }
+    )
+    | RED_FLAG_INTENTS
+)
 
 # Self-care topics found by the triage engine, and the question they answer. Used when the
 # classifier picked a red-flag intent for a message whose red flag was negated
@@ -117,11 +129,15 @@ def acknowledge_details(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -
     """Thank the patient for a detail and, if a question was pending, answer it again with it."""
     if turn.days_since is not None and turn.last_topic in KNOWLEDGE_INTENTS:
         outcome = answer_from_knowledge(kb, clinic, turn.last_topic or "", turn)
-        return Outcome([Reply("utter_details_noted", {"days": turn.days_since})] + outcome.replies, outcome.topic)
+        return Outcome(
+            [Reply("utter_details_noted", {"days": turn.days_since})] + outcome.replies, outcome.topic
+        )
     if turn.days_since is not None:
         return Outcome([Reply("utter_details_noted", {"days": turn.days_since}), Reply("utter_offer_more")])
     if turn.procedure:
-        return Outcome([Reply("utter_procedure_noted", {"procedure": turn.procedure}), Reply("utter_ask_days_since")])
+        return Outcome(
+            [Reply("utter_procedure_noted", {"procedure": turn.procedure}), Reply("utter_ask_days_since")]
+        )
     return Outcome([Reply("utter_ask_days_since")])
 
 
@@ -132,12 +148,16 @@ def _store(write_flag: FlagWriter, **flag: Any) -> bool:
     try:
         write_flag(**flag)
     except Exception:  # the reply must go out even when the database is full or down
-        logger.exception("Could not store %s flag for conversation %s", flag.get("kind"), flag.get("conversation_id"))
+        logger.exception(
+            "Could not store %s flag for conversation %s", flag.get("kind"), flag.get("conversation_id")
+        )
         return False
     return True
 
 
-def record_triage_flag(write_flag: FlagWriter, kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -> Outcome:
+def record_triage_flag(
+    write_flag: FlagWriter, kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn
+) -> Outcome:
     """Record the escalation the safety policy just sent, explain it, then finish the patient's turn."""
     level = _triage_level(turn)
     findings: Sequence[Mapping[str, Any]] = turn.triage.get("findings", []) or []

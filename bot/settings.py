@@ -39,7 +39,7 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
         """Build settings from ``env`` (defaults to ``os.environ``)."""
         env = dict(os.environ if env is None else env)
         var_dir = _path(env, "AFTERCARE_VAR_DIR", PROJECT_ROOT / "var")

@@ -7,6 +7,7 @@ printed once every server answers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -27,10 +28,10 @@ class Service:
     command: Sequence[str]
     health_url: str
     env: Dict[str, str] = field(default_factory=dict)
-    process: Optional["subprocess.Popen[bytes]"] = None
+    process: Optional[subprocess.Popen[bytes]] = None
 
 
-def _pump(prefix: str, stream: "TextIO | None", out: TextIO) -> None:
+def _pump(prefix: str, stream: TextIO | None, out: TextIO) -> None:
     if stream is None:
         return
     for raw in iter(stream.readline, b""):
@@ -124,7 +125,9 @@ class Supervisor:
         while not stop.wait(0.5):
             dead = self.crashed()
             if dead is not None:
-                self.out.write(f"[aftercare] {dead.name} exited with code {dead.process.returncode}; stopping.\n")
+                self.out.write(
+                    f"[aftercare] {dead.name} exited with code {dead.process.returncode}; stopping.\n"
+                )
                 code = 1
                 break
         self.stop()
@@ -134,7 +137,5 @@ class Supervisor:
 def _signal_group(service: Service, signum: int) -> None:
     if service.process is None or service.process.poll() is not None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(service.process.pid, signum)
-    except ProcessLookupError:
-        pass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
@@ -35,13 +35,13 @@ class AftercareTrackerStore(SQLTrackerStore):
     def __init__(
         self,
         domain: Optional[Domain] = None,
-        host: Optional[Text] = None,
+        host: Optional[str] = None,
         event_broker: Optional[EventBroker] = None,
-        **kwargs: Dict[Text, Any],
+        **kwargs: Dict[str, Any],
     ) -> None:
         url = host or Settings.from_env().database_url
         _ensure_sqlite_folder(url)
-        self._unsaved: Dict[Text, DialogueStateTracker] = {}
+        self._unsaved: Dict[str, DialogueStateTracker] = {}
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -57,7 +57,7 @@ class AftercareTrackerStore(SQLTrackerStore):
             return
         self._unsaved.pop(tracker.sender_id, None)
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """Return the unsaved copy first, then the database's."""
         if sender_id in self._unsaved:
             return self._unsaved[sender_id].copy()

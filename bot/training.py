@@ -34,7 +34,9 @@ def _input_files(root: Path, inputs: Iterable[str]) -> List[Path]:
     for name in inputs:
         path = root / name
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml", ".py"))
+            files += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml", ".py")
+            )
         elif path.is_file():
             files.append(path)
     return files
@@ -67,7 +69,9 @@ def rasa_executable() -> str:
     return str(candidate) if candidate.exists() else "rasa"
 
 
-def ensure_model(root: Path, models_dir: Optional[Path] = None, force: bool = False, validate: bool = True) -> ModelStatus:
+def ensure_model(
+    root: Path, models_dir: Optional[Path] = None, force: bool = False, validate: bool = True
+) -> ModelStatus:
     """Train into ``models_dir`` unless an archive for the current inputs already exists."""
     target = model_path(root, models_dir)
     if target.exists() and not force:
@@ -75,12 +79,23 @@ def ensure_model(root: Path, models_dir: Optional[Path] = None, force: bool = Fa
     target.parent.mkdir(parents=True, exist_ok=True)
     rasa = rasa_executable()
     if validate:
-        subprocess.run([rasa, "data", "validate", "--fail-on-warnings"], cwd=root, check=True, env=_quiet_env())
+        subprocess.run(
+            [rasa, "data", "validate", "--fail-on-warnings"], cwd=root, check=True, env=_quiet_env()
+        )
     subprocess.run(
         [
-            rasa, "train",
-            "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-            "--out", str(target.parent), "--fixed-model-name", target.name[: -len(".tar.gz")],
+            rasa,
+            "train",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+            "--out",
+            str(target.parent),
+            "--fixed-model-name",
+            target.name[: -len(".tar.gz")],
         ],
         cwd=root,
         check=True,

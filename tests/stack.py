@@ -70,7 +70,9 @@ class Stack:
         separator = "&" if "?" in path else "?"
         url = f"{self.rasa_url}{path}{separator}token={self.token}" if token else f"{self.rasa_url}{path}"
         data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read() or b"null")
 

@@ -43,7 +43,7 @@ class MessageLedger:
         metadata.create_all(engine, tables=[channel_messages])
 
     @classmethod
-    def from_url(cls, database_url: str) -> "MessageLedger":
+    def from_url(cls, database_url: str) -> MessageLedger:
         """Open the ledger on the database at ``database_url``."""
         return cls(make_engine(database_url))
 
@@ -60,10 +60,20 @@ class MessageLedger:
             return False
         return True
 
+    def forget(self, channel: str, message_id: str) -> None:
+        """Drop one record, so a retry of a message we failed to process is processed."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(channel_messages).where(
+                    channel_messages.c.channel == channel, channel_messages.c.message_id == message_id[:255]
+                )
+            )
+
     def forget_before(self, cutoff: datetime) -> int:
         """Delete records older than ``cutoff`` (no provider retries that late); return how many."""
         with self.engine.begin() as connection:
-            result = connection.execute(delete(channel_messages).where(channel_messages.c.received_at < cutoff))
+            statement = delete(channel_messages).where(channel_messages.c.received_at < cutoff)
+            result = connection.execute(statement)
         return int(result.rowcount or 0)
 
 

@@ -14,9 +14,26 @@ logger = logging.getLogger(__name__)
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 WIDGET_LABELS = (
-    "title", "subtitle", "open_button", "close_button", "input_label", "input_placeholder", "send_button",
-    "you", "assistant", "typing", "reconnecting", "connected", "failed", "too_long", "session_renewed",
-    "suggestions_label", "urgent_banner", "emergency_banner", "call_clinic", "call_emergency",
+    "title",
+    "subtitle",
+    "open_button",
+    "close_button",
+    "input_label",
+    "input_placeholder",
+    "send_button",
+    "you",
+    "assistant",
+    "typing",
+    "reconnecting",
+    "connected",
+    "failed",
+    "too_long",
+    "session_renewed",
+    "suggestions_label",
+    "urgent_banner",
+    "emergency_banner",
+    "call_clinic",
+    "call_emergency",
 )
 CLINIC_KEYS = ("clinic_name", "clinic_phone", "emergency_number")
 

@@ -90,7 +90,8 @@ class SessionSigner:
         if not issued_text.isdigit():
             return None
         issued = int(issued_text)
-        if not hmac.compare_digest(mac.encode("ascii", "replace"), self._mac(session_id, issued).encode("ascii")):
+        expected = self._mac(session_id, issued).encode("ascii")
+        if not hmac.compare_digest(mac.encode("ascii", "replace"), expected):
             return None
         current = now if now is not None else time.time()
         if issued > current + 300 or current - issued > self.max_age_seconds:
@@ -106,10 +107,10 @@ def widget_secret(settings: Settings, configured: Optional[str]) -> bytes:
     """
     if configured:
         if len(configured) < MIN_SECRET_LENGTH:
-            raise ChannelConfigError(f"AFTERCARE_WIDGET_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+            raise ChannelConfigError(f"AFTERCARE_WIDGET_SECRET needs at least {MIN_SECRET_LENGTH} characters")
         return configured.encode("utf-8")
     if settings.environment != "development":
-        raise ChannelConfigError("set AFTERCARE_WIDGET_SECRET to enable the website widget outside development")
+        raise ChannelConfigError("set AFTERCARE_WIDGET_SECRET to use the website widget outside development")
     return _stored_secret(settings.var_dir / WIDGET_SECRET_FILE)
 
 

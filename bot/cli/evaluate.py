@@ -12,7 +12,7 @@ EVALUATIONS = {
 }
 
 
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``eval`` subcommand; remaining arguments go to the evaluation module."""
     parser = subparsers.add_parser("eval", help="run an evaluation (triage, nlu, e2e)")
     parser.add_argument("which", choices=sorted(EVALUATIONS))

@@ -20,12 +20,14 @@ from bot.training import QUIET_ENV, ensure_model, rasa_executable
 CHILD_ENV = {**QUIET_ENV, "PYTHONUNBUFFERED": "1", "SANIC_HOST": "127.0.0.1", "PYTHONWARNINGS": "ignore"}
 
 
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``run`` subcommand."""
     parser = subparsers.add_parser("run", help="start the whole assistant on localhost")
     parser.add_argument("--no-train", action="store_true", help="fail instead of training a missing model")
     parser.add_argument("--no-dashboard", action="store_true", help="do not start the staff dashboard")
-    parser.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait for the servers")
+    parser.add_argument(
+        "--startup-timeout", type=float, default=300.0, help="seconds to wait for the servers"
+    )
     parser.set_defaults(func=_run)
 
 
@@ -51,11 +53,21 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
         Service(
             name="rasa",
             command=[
-                rasa, "run", "--enable-api", "--auth-token", token,
-                "--interface", "127.0.0.1", "--port", str(settings.rasa_port),
-                "--model", str(model),
-                "--endpoints", str(runtime_endpoints(settings)),
-                "--credentials", str(settings.project_root / "credentials.yml"),
+                rasa,
+                "run",
+                "--enable-api",
+                "--auth-token",
+                token,
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(settings.rasa_port),
+                "--model",
+                str(model),
+                "--endpoints",
+                str(runtime_endpoints(settings)),
+                "--credentials",
+                str(settings.project_root / "credentials.yml"),
             ],
             health_url=f"http://127.0.0.1:{settings.rasa_port}/",
             env=dict(CHILD_ENV),
@@ -65,7 +77,14 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
         services.append(
             Service(
                 name="dashboard",
-                command=[sys.executable, "-m", "bot.cli", "dashboard", "--port", str(settings.dashboard_port)],
+                command=[
+                    sys.executable,
+                    "-m",
+                    "bot.cli",
+                    "dashboard",
+                    "--port",
+                    str(settings.dashboard_port),
+                ],
                 health_url=f"http://127.0.0.1:{settings.dashboard_port}/login",
                 env=dict(CHILD_ENV),
             )
@@ -75,7 +94,9 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
 
 def _upgrade_database(settings: Settings) -> None:
     if importlib.util.find_spec("bot.cli.db") is not None:
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=settings.project_root, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=settings.project_root, check=True
+        )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -114,7 +135,8 @@ def _print_urls(settings: Settings, services: List[Service], token: str) -> None
     lines = [
         "",
         "Aftercare Assistant is up.",
-        f"  Chat (REST):     curl -s -XPOST {rasa}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hello\"}}'",
+        f"  Chat (REST):     curl -s -XPOST {rasa}/webhooks/rest/webhook"
+        + """ -d '{"sender":"me","message":"hello"}'""",
         f"  Rasa HTTP API:   {rasa}/status?token=<RASA_AUTH_TOKEN> (token in .env)",
         f"  Action server:   http://localhost:{settings.action_port}/health",
     ]

@@ -9,7 +9,7 @@ from bot.settings import Settings
 from bot.training import ensure_model
 
 
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``train`` subcommand."""
     parser = subparsers.add_parser("train", help="train the Rasa model if training data or config changed")
     parser.add_argument("--force", action="store_true", help="train even if the model is up to date")

@@ -93,8 +93,10 @@ def evaluate(client: RestClient, cases: Sequence[Dict[str, Any]], domain: Dict[s
         escalated_as = next((lvl for lvl, opening in openings.items() if first.startswith(opening)), None)
         if gold >= Level.URGENT:
             report.red_flags += 1
-            ok = escalated_as is not None and escalated_as >= min(gold, Level.URGENT) and (
-                gold != Level.EMERGENCY or escalated_as == Level.EMERGENCY
+            ok = (
+                escalated_as is not None
+                and escalated_as >= min(gold, Level.URGENT)
+                and (gold != Level.EMERGENCY or escalated_as == Level.EMERGENCY)
             )
             report.escalated += int(ok)
             level = client.triage_level(sender)
@@ -117,7 +119,8 @@ def format_report(report: E2EReport) -> str:
     lat = sorted(report.latencies_ms) or [0.0]
     p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
     lines = [
-        f"red-flag messages escalated end to end: {report.escalated}/{report.red_flags} ({report.recall:.1%})",
+        f"red-flag messages escalated end to end: {report.escalated}/{report.red_flags}"
+        f" ({report.recall:.1%})",
         f"emergencies escalated as emergency:     {report.emergencies_escalated}/{report.emergencies}"
         f" ({report.emergency_recall:.1%})",
         f"triage_level slot >= urgent:            {report.slot_set}/{report.red_flags}",

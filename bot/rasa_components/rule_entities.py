@@ -8,7 +8,7 @@ number every time, and ``bot.dates`` is tested on its own.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -48,11 +48,11 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "RuleEntityExtractor":
+    ) -> RuleEntityExtractor:
         """Create the extractor (see the parent class)."""
         return cls()
 

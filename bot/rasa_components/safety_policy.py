@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData, confidence_scores_for
 from rasa.engine.graph import ExecutionContext
@@ -49,13 +49,13 @@ class SafetyPolicy(Policy):
         return SupportedData.ML_AND_RULE_DATA
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Rank above ``RulePolicy`` (priority 6)."""
         return {"priority": 7}
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -71,7 +71,7 @@ class SafetyPolicy(Policy):
         self,
         tracker: DialogueStateTracker,
         domain: Domain,
-        rule_only_data: Optional[Dict[Text, Any]] = None,
+        rule_only_data: Optional[Dict[str, Any]] = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
         """Predict the safety layer's action with full confidence, or abstain."""
@@ -85,7 +85,9 @@ class SafetyPolicy(Policy):
         optional: List[Event] = []
         if action == "utter_disclaimer":
             optional.append(SlotSet(DISCLAIMER_SHOWN, True))
-        return self._prediction(confidence_scores_for(action, 1.0, domain), events=events, optional_events=optional)
+        return self._prediction(
+            confidence_scores_for(action, 1.0, domain), events=events, optional_events=optional
+        )
 
 
 def _turn_state(tracker: DialogueStateTracker) -> Optional[TurnState]:
@@ -96,9 +98,13 @@ def _turn_state(tracker: DialogueStateTracker) -> Optional[TurnState]:
             user_events.append(event)
             if len(user_events) == 2:
                 break
-        elif isinstance(event, ActionExecuted) and not user_events:
-            if event.action_name and event.action_name not in _NOT_A_RESPONSE:
-                acted.append(event.action_name)
+        elif (
+            isinstance(event, ActionExecuted)
+            and not user_events
+            and event.action_name
+            and event.action_name not in _NOT_A_RESPONSE
+        ):
+            acted.append(event.action_name)
     if not user_events:
         return None
     latest = user_events[0]

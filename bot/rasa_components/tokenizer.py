@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 import spacy
 from rasa.engine.graph import ExecutionContext
@@ -22,7 +22,7 @@ class BlankSpacyTokenizer(Tokenizer):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Return the defaults every Rasa tokenizer understands."""
         return {
             "intent_tokenization_flag": False,
@@ -31,27 +31,27 @@ class BlankSpacyTokenizer(Tokenizer):
             "prefix_separator_symbol": None,
         }
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         super().__init__(config)
         self._nlp = spacy.blank("en")
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "BlankSpacyTokenizer":
+    ) -> BlankSpacyTokenizer:
         """Create the tokenizer (see the parent class)."""
         return cls(config)
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Name the package this component needs."""
         return ["spacy"]
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         """Return the non-space tokens of ``attribute`` with their character offsets."""
         text: Optional[str] = message.get(attribute)
         if not text:

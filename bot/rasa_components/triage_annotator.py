@@ -8,7 +8,7 @@ dashboard all see the same explanation (level, rule, matched spans, negations).
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -32,11 +32,11 @@ class TriageAnnotator(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TriageAnnotator":
+    ) -> TriageAnnotator:
         """Create the annotator (see the parent class)."""
         return cls()
 

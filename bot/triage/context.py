@@ -244,9 +244,11 @@ class MessageContext:
         if kind in ("", "open"):
             return False
         clause = self.clause[head]
-        if self._in_clause_cues("strong_marker", clause):
+        general = self._in_clause_cues("general_marker", clause)
+        covered = self._covered(general)
+        if any(start not in covered for start, _ in self._in_clause_cues("strong_marker", clause)):
             return False
-        if self._in_clause_cues("general_marker", clause):
+        if general:
             return True
         if self._presupposed(end, head):
             return False

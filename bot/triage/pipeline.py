@@ -79,7 +79,8 @@ class Pipeline:
         lemmatizer = self.nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         self.nlp.add_pipe("sentencizer")
         self.nlp.initialize()
-        assert isinstance(lemmatizer, Lemmatizer)
+        if not isinstance(lemmatizer, Lemmatizer):
+            raise TypeError("spaCy returned an unexpected lemmatizer component")
         table = lemmatizer.lookups.get_table("lemma_lookup")
         # The same table the lookup lemmatizer uses, for words repaired after lemmatisation.
         self.lemma: Callable[[str], str] = lambda word: table.get(word, word)

@@ -7,8 +7,13 @@ import asyncio
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import ActionAcknowledgeDetails, ActionAnswerQuestion, ActionFlagFallback, ActionRecordFlag
-from actions import ActionRequestHuman
+from actions import (
+    ActionAcknowledgeDetails,
+    ActionAnswerQuestion,
+    ActionFlagFallback,
+    ActionRecordFlag,
+    ActionRequestHuman,
+)
 from bot.storage.models import Flag
 
 
@@ -22,11 +27,17 @@ def _responses(dispatcher):
 
 def _flags(session_factory):
     with session_factory.begin() as session:
-        return [(f.kind, f.level, f.conversation_id, f.channel) for f in session.execute(select(Flag)).scalars()]
+        return [
+            (f.kind, f.level, f.conversation_id, f.channel) for f in session.execute(select(Flag)).scalars()
+        ]
 
 
 def test_answer_peel_off_from_knowledge(kb, clinic, make_tracker, dispatcher):
-    events = _run(ActionAnswerQuestion(kb, clinic), dispatcher, make_tracker("can I peel the flakes off?", "ask_peel_off"))
+    events = _run(
+        ActionAnswerQuestion(kb, clinic),
+        dispatcher,
+        make_tracker("can I peel the flakes off?", "ask_peel_off"),
+    )
     assert _responses(dispatcher) == ["utter_kb_answer", "utter_offer_more"]
     answer = dispatcher.messages[0]["answer"]
     assert answer == kb.answer("ask_peel_off", clinic=clinic).text
@@ -48,7 +59,9 @@ def test_negated_red_flag_intent_does_not_frighten(kb, clinic, make_tracker, dis
     assert not any(r.startswith("utter_escalate") for r in responses)
 
 
-def test_record_flag_writes_one_flag_and_explains(kb, clinic, make_tracker, dispatcher, write_flag, session_factory):
+def test_record_flag_writes_one_flag_and_explains(
+    kb, clinic, make_tracker, dispatcher, write_flag, session_factory
+):
     tracker = make_tracker("I have a fever of 38.6", "report_fever", sender="p-fever", channel="telegram")
     _run(ActionRecordFlag(write_flag, kb, clinic), dispatcher, tracker)
     _run(ActionRecordFlag(write_flag, kb, clinic), CollectingDispatcher(), tracker)
@@ -57,7 +70,11 @@ def test_record_flag_writes_one_flag_and_explains(kb, clinic, make_tracker, disp
 
 
 def test_record_flag_raises_level_when_it_gets_worse(kb, clinic, make_tracker, write_flag, session_factory):
-    _run(ActionRecordFlag(write_flag, kb, clinic), CollectingDispatcher(), make_tracker("it hurts", "report_pain"))
+    _run(
+        ActionRecordFlag(write_flag, kb, clinic),
+        CollectingDispatcher(),
+        make_tracker("it hurts", "report_pain"),
+    )
     _run(
         ActionRecordFlag(write_flag, kb, clinic),
         CollectingDispatcher(),
@@ -66,7 +83,9 @@ def test_record_flag_raises_level_when_it_gets_worse(kb, clinic, make_tracker, w
     assert _flags(session_factory) == [("triage", "emergency", "patient-1", "rest")]
 
 
-def test_record_flag_also_answers_the_question_in_the_message(kb, clinic, make_tracker, dispatcher, write_flag):
+def test_record_flag_also_answers_the_question_in_the_message(
+    kb, clinic, make_tracker, dispatcher, write_flag
+):
     tracker = make_tracker("can I wear makeup? my cheeks are throbbing", "ask_makeup")
     _run(ActionRecordFlag(write_flag, kb, clinic), dispatcher, tracker)
     assert "utter_kb_answer" in _responses(dispatcher)
@@ -82,7 +101,9 @@ def test_database_failure_still_answers(kb, clinic, make_tracker, dispatcher):
 
 
 def test_request_human_flags_handoff(make_tracker, dispatcher, write_flag, session_factory):
-    _run(ActionRequestHuman(write_flag), dispatcher, make_tracker("can a nurse call me back?", "request_human"))
+    _run(
+        ActionRequestHuman(write_flag), dispatcher, make_tracker("can a nurse call me back?", "request_human")
+    )
     assert _responses(dispatcher) == ["utter_handoff"]
     assert _flags(session_factory) == [("handoff", "handoff", "patient-1", "rest")]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 import yaml
 
@@ -14,10 +13,31 @@ from bot.settings import PROJECT_ROOT
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 CONTRACT_INTENTS = {
-    "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope", "request_human",
-    "ask_peeling", "ask_peel_off", "ask_pimples", "report_pain", "report_fever", "report_infection",
-    "report_allergic_reaction", "report_redness_swelling", "ask_makeup", "ask_sun", "ask_exercise",
-    "ask_skincare", "ask_results", "ask_home_roller", "ask_contraindications", "ask_safety", "inform",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "out_of_scope",
+    "request_human",
+    "ask_peeling",
+    "ask_peel_off",
+    "ask_pimples",
+    "report_pain",
+    "report_fever",
+    "report_infection",
+    "report_allergic_reaction",
+    "report_redness_swelling",
+    "ask_makeup",
+    "ask_sun",
+    "ask_exercise",
+    "ask_skincare",
+    "ask_results",
+    "ask_home_roller",
+    "ask_contraindications",
+    "ask_safety",
+    "inform",
 }
 
 
@@ -30,13 +50,17 @@ def _response_names_in_code():
     found = set()
     for path in _python_sources():
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"utter_[a-z_]+", node.value):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and re.fullmatch(r"utter_[a-z_]+", node.value)
+            ):
                 found.add(node.value)
     return found
 
 
 def test_contract_intents_are_in_the_domain():
-    assert CONTRACT_INTENTS <= set(DOMAIN["intents"])
+    assert set(DOMAIN["intents"]) >= CONTRACT_INTENTS
 
 
 def test_contract_slots():

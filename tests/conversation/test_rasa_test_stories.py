@@ -14,10 +14,15 @@ def test_conversation_stories_pass(trained_model, project_root, tmp_path):
 
     result = subprocess.run(
         [
-            rasa_executable(), "test", "core",
-            "--model", str(trained_model),
-            "--stories", str(project_root / "tests" / "test_conversations.yml"),
-            "--out", str(tmp_path),
+            rasa_executable(),
+            "test",
+            "core",
+            "--model",
+            str(trained_model),
+            "--stories",
+            str(project_root / "tests" / "test_conversations.yml"),
+            "--out",
+            str(tmp_path),
             "--fail-on-prediction-errors",
         ],
         cwd=project_root,

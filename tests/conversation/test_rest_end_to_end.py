@@ -82,7 +82,9 @@ def test_peel_off_answer_says_no_and_names_source(assistant):
 def test_red_flag_in_the_middle_of_a_makeup_question(assistant):
     sender = _sender()
     assistant.texts(sender, "hi")
-    texts = assistant.texts(sender, "can I wear makeup tomorrow? also my cheeks are throbbing and really sore")
+    texts = assistant.texts(
+        sender, "can I wear makeup tomorrow? also my cheeks are throbbing and really sore"
+    )
     assert texts[0].startswith(_response_start("utter_escalate_urgent"))
 
 
@@ -104,7 +106,15 @@ def test_forced_wrong_intent_still_escalates(assistant):
 
 @pytest.mark.parametrize(
     "message",
-    ["", "   ", "x" * 10_000, "😀😀😀", "<script>alert('x')</script>", "¿Puedo maquillarme mañana?", "\x00\x01\x02"],
+    [
+        "",
+        "   ",
+        "x" * 10_000,
+        "😀😀😀",
+        "<script>alert('x')</script>",
+        "¿Puedo maquillarme mañana?",
+        "\x00\x01\x02",
+    ],
 )
 def test_bad_input_gets_a_safe_reply(assistant, message):
     replies = assistant.chat(_sender(), message)

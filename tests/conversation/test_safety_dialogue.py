@@ -29,12 +29,21 @@ CASES = [
     (N, ["utter_greet", "utter_disclaimer"], "greet", None, False, "action_listen"),
     (N, ["action_answer_question"], "ask_sun", "greet", True, "action_listen"),
     (N, ["utter_ask_rephrase"], "nlu_fallback", "nlu_fallback", True, "action_flag_fallback"),
-    (N, ["utter_ask_rephrase", "action_flag_fallback"], "nlu_fallback", "nlu_fallback", True, "action_listen"),
+    (
+        N,
+        ["utter_ask_rephrase", "action_flag_fallback"],
+        "nlu_fallback",
+        "nlu_fallback",
+        True,
+        "action_listen",
+    ),
     (N, ["utter_ask_rephrase"], "nlu_fallback", "greet", True, "action_listen"),
 ]
 
 
 @pytest.mark.parametrize(("level", "acted", "intent", "previous", "shown", "expected"), CASES)
 def test_next_action(level, acted, intent, previous, shown, expected):
-    turn = TurnState(level=level, actions_this_turn=acted, intent=intent, previous_intent=previous, disclaimer_shown=shown)
+    turn = TurnState(
+        level=level, actions_this_turn=acted, intent=intent, previous_intent=previous, disclaimer_shown=shown
+    )
     assert next_action(turn) == expected

@@ -49,7 +49,17 @@ def test_urgent_conversation_reaches_staff_by_email_and_dashboard(trained_model,
     stack = start_stack(trained_model, tmp_path / "journey", with_dashboard=True, extra_env=extra)
     try:
         subprocess.run(
-            [sys.executable, "-m", "bot.cli", "staff", "add", "nurse", "--role", "reviewer", "--password-stdin"],
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "staff",
+                "add",
+                "nurse",
+                "--role",
+                "reviewer",
+                "--password-stdin",
+            ],
             input="a-long-nurse-password\n",
             text=True,
             env=stack.env,

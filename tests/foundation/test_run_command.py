@@ -47,7 +47,8 @@ def test_run_starts_all_servers_and_ctrl_c_stops_them(trained_model, project_roo
         assert any("Aftercare Assistant is up." in line for line in output), "".join(output[-50:])
         rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
         request = urllib.request.Request(
-            f"{rasa}/webhooks/rest/webhook", data=json.dumps({"sender": "run-test", "message": "hello"}).encode()
+            f"{rasa}/webhooks/rest/webhook",
+            data=json.dumps({"sender": "run-test", "message": "hello"}).encode(),
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             assert json.loads(response.read())[0]["text"].startswith("Hello!")

@@ -35,7 +35,9 @@ def test_starts_waits_prefixes_and_stops_everything():
 
 
 def test_a_crashed_service_is_reported_and_fails_the_wait():
-    crashing = Service(name="bad", command=[sys.executable, "-c", "raise SystemExit(3)"], health_url="http://127.0.0.1:9/")
+    crashing = Service(
+        name="bad", command=[sys.executable, "-c", "raise SystemExit(3)"], health_url="http://127.0.0.1:9/"
+    )
     supervisor = Supervisor([crashing], cwd=".", out=io.StringIO())
     supervisor.start()
     try:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.triage import Level, assess
 from bot.triage.config import TriageConfig
-from tests.triage.conftest import load_cases
+from tests.triage.case_table import load_cases
 
 CASES = load_cases()
 

@@ -1,0 +1,281 @@
+"""The website chat widget's channel: signed sessions, messages, history, and the widget's files.
+
+Endpoints below ``/webhooks/widget``:
+
+- ``POST /session``: a new signed session token (the browser keeps it in localStorage);
+- ``POST /message`` with ``Authorization: Bearer <token>``: the assistant's replies, each
+  marked with the triage level it escalates to, plus the conversation's ``triage_level``;
+- ``GET /history`` with the token: the conversation so far, so a reload continues it;
+- ``GET /config``: the widget's labels, suggested questions and the clinic's numbers;
+- ``GET /static/widget.js`` and ``/static/widget.css``, and a demo page at ``GET /demo``.
+
+The conversation id is the session id inside a verified token; a token that was edited or
+signed with another secret gets 403, so nobody can choose which conversation they join.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.dispatch import Dispatcher
+from bot.channels.http import RequestError, parse_json_object, read_body
+from bot.channels.messages import ChannelTexts, clinic_template_values, load_channel_texts
+from bot.channels.security import SessionSigner, widget_secret
+from bot.channels.text import neutralise, tel_link
+from bot.channels.widget_history import bot_message, history
+from bot.settings import Settings
+from bot.slots import TRIAGE_LEVEL
+from bot.storage.masking import mask_identity
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "widget"
+STATIC_DIR = Path(__file__).with_name("static")
+STATIC_FILES: Mapping[str, str] = {
+    "widget.js": "application/javascript; charset=utf-8",
+    "widget.css": "text/css; charset=utf-8",
+}
+DEMO_PAGE = "demo.html"
+MAX_TEXT = 2000
+SESSION_DAYS = 30
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+DEMO_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+class WidgetOutput(CollectingOutputChannel):
+    """Collect the replies of one message, each with the triage level it escalates to."""
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel's name."""
+        return CHANNEL
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Keep the text whole (the widget renders paragraphs) with its level."""
+        self.messages.append(bot_message(text, kwargs.get("utter_action")))
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Keep the text and the buttons' titles."""
+        self.messages.append(bot_message(text, kwargs.get("utter_action"), buttons))
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """The widget shows no images; the assistant sends none."""
+
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
+        """Custom payloads are not shown to patients."""
+
+
+def parse_message_request(data: Mapping[str, Any]) -> Tuple[str, str]:
+    """Return (text, client message id) from a ``/message`` body; 400 when unusable."""
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise RequestError(400, "text missing")
+    text = neutralise(text)
+    if not text:
+        raise RequestError(400, "empty message")
+    if len(text) > MAX_TEXT:
+        raise RequestError(400, "too_long")
+    client_id = data.get("id")
+    if client_id is None:
+        return text, uuid.uuid4().hex
+    if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+        raise RequestError(400, "bad message id")
+    return text, client_id
+
+
+def bearer_token(headers: Mapping[str, str]) -> Optional[str]:
+    """The token from ``Authorization: Bearer <token>``."""
+    value = headers.get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def widget_config(texts: ChannelTexts, clinic: Optional[Mapping[str, str]]) -> Dict[str, Any]:
+    """The labels, suggestions and clinic numbers the widget needs before the first message."""
+    values = texts.clinic_values(clinic)
+    labels = {
+        key: texts.render(value, **values) for key, value in texts.widget.items() if isinstance(value, str)
+    }
+    return {
+        "labels": labels,
+        "suggestions": list(texts.widget.get("suggestions", [])),
+        "clinic": {
+            "name": values["clinic_name"],
+            "phone": values["clinic_phone"],
+            "phone_link": tel_link(values["clinic_phone"]),
+            "emergency_number": values["emergency_number"],
+            "emergency_link": tel_link(values["emergency_number"]),
+        },
+        "max_length": MAX_TEXT,
+    }
+
+
+@lru_cache(maxsize=8)
+def _static_file(name: str) -> bytes:
+    return (STATIC_DIR / name).read_bytes()
+
+
+def _origins(value: Any) -> Tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)):
+        return ()
+    return tuple(str(origin).strip().rstrip("/") for origin in value if str(origin).strip())
+
+
+class WidgetInput(InputChannel):
+    """The website widget's HTTP channel (see the module docstring for its endpoints)."""
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel's name, also its URL prefix and the flags' channel."""
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        """Build the channel; without a ``secret`` it uses (in development) one kept in ``var/``."""
+        credentials = credentials or {}
+        secret = widget_secret(Settings.from_env(), credentials.get("secret") or None)
+        days = int(credentials.get("session_days") or SESSION_DAYS)
+        return cls(
+            SessionSigner(secret, max_age_seconds=days * 24 * 3600),
+            allowed_origins=_origins(credentials.get("allowed_origins")),
+        )
+
+    def __init__(
+        self,
+        signer: SessionSigner,
+        allowed_origins: Sequence[str] = (),
+        dispatcher: Optional[Dispatcher] = None,
+        texts: Optional[ChannelTexts] = None,
+    ) -> None:
+        self.signer = signer
+        self.allowed_origins = tuple(allowed_origins)
+        self.dispatcher = dispatcher or Dispatcher(CHANNEL)
+        self._texts = texts
+
+    @property
+    def texts(self) -> ChannelTexts:
+        """The widget's labels."""
+        if self._texts is None:
+            self._texts = load_channel_texts()
+        return self._texts
+
+    def _cors(self, request: Request) -> Dict[str, str]:
+        origin = (request.headers.get("origin") or "").rstrip("/")
+        if not origin or not ("*" in self.allowed_origins or origin in self.allowed_origins):
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Headers": "Authorization, Content-Type",
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        }
+
+    def _json(self, request: Request, body: Any, status: int = 200) -> HTTPResponse:
+        headers = {**SECURITY_HEADERS, **self._cors(request), "Cache-Control": "no-store"}
+        return response.json(body, status=status, headers=headers)
+
+    def _session(self, request: Request) -> str:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        session_id = self.signer.verify(bearer_token(headers))
+        if session_id is None:
+            raise RequestError(403, "invalid session")
+        return session_id
+
+    async def _triage_level(self, request: Request, session_id: str) -> Optional[str]:
+        tracker = await request.app.ctx.agent.tracker_store.retrieve(session_id)
+        return tracker.get_slot(TRIAGE_LEVEL) if tracker is not None else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Routes: health, config, session, message, history, static files and the demo page."""
+        webhook = Blueprint("aftercare_widget", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return self._json(request, {"status": "ok"})
+
+        @webhook.route("/config", methods=["GET", "OPTIONS"])
+        async def config(request: Request) -> HTTPResponse:
+            return self._json(request, widget_config(self.texts, clinic_template_values()))
+
+        @webhook.route("/session", methods=["POST", "OPTIONS"])
+        async def session(request: Request) -> HTTPResponse:
+            if request.method == "OPTIONS":
+                return self._json(request, {}, status=200)
+            return self._json(request, {"token": self.signer.issue()})
+
+        @webhook.route("/history", methods=["GET", "OPTIONS"])
+        async def conversation(request: Request) -> HTTPResponse:
+            if request.method == "OPTIONS":
+                return self._json(request, {}, status=200)
+            try:
+                session_id = self._session(request)
+            except RequestError as error:
+                return self._json(request, {"error": error.reason}, status=error.status)
+            tracker = await request.app.ctx.agent.tracker_store.retrieve(session_id)
+            if tracker is None:
+                return self._json(request, {"messages": [], "triage_level": None})
+            events = [event.as_dict() for event in tracker.events]
+            return self._json(
+                request, {"messages": history(events), "triage_level": tracker.get_slot(TRIAGE_LEVEL)}
+            )
+
+        @webhook.route("/message", methods=["POST", "OPTIONS"], stream=True)
+        async def message(request: Request) -> HTTPResponse:
+            if request.method == "OPTIONS":
+                return self._json(request, {}, status=200)
+            try:
+                session_id = self._session(request)
+                text, client_id = parse_message_request(parse_json_object(await read_body(request)))
+            except RequestError as error:
+                return self._json(request, {"error": error.reason}, status=error.status)
+            delivery = f"{session_id}:{client_id}"
+            if not await self.dispatcher.is_first_delivery(delivery):
+                return self._json(request, {"duplicate": True, "messages": []})
+            collector = WidgetOutput()
+            try:
+                await on_new_message(
+                    UserMessage(text, collector, session_id, input_channel=CHANNEL, message_id=client_id)
+                )
+            except Exception:
+                logger.exception(
+                    "widget: failed to handle a message from %s", mask_identity(CHANNEL, session_id)
+                )
+                await self.dispatcher.forget(delivery)
+                return self._json(request, {"error": "server error"}, status=500)
+            level = await self._triage_level(request, session_id)
+            return self._json(request, {"messages": collector.messages, "triage_level": level})
+
+        @webhook.route("/static/<name>", methods=["GET"])
+        async def static(request: Request, name: str) -> HTTPResponse:
+            if name not in STATIC_FILES:
+                return response.text("not found", status=404)
+            headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=300"}
+            return response.raw(_static_file(name), content_type=STATIC_FILES[name], headers=headers)
+
+        @webhook.route("/demo", methods=["GET"])
+        async def demo(request: Request) -> HTTPResponse:
+            headers = {**SECURITY_HEADERS, "Content-Security-Policy": DEMO_CSP, "Cache-Control": "no-cache"}
+            return response.raw(
+                _static_file(DEMO_PAGE), content_type="text/html; charset=utf-8", headers=headers
+            )
+
+        return webhook

@@ -1,0 +1,50 @@
+"""Turn a conversation's Rasa events into what the website widget shows.
+
+The urgency of a reply is decided here, on the server, from the name of the response the
+assistant chose (the safety layer's escalation responses), never from its wording.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
+from bot.safety import ESCALATION_RESPONSES
+
+LEVEL_OF_RESPONSE: Mapping[str, str] = {
+    response: level.value for level, response in ESCALATION_RESPONSES.items()
+}
+HISTORY_LIMIT = 200
+
+
+def reply_level(utter_action: Optional[str]) -> Optional[str]:
+    """Return the triage level a reply escalates to ("urgent", ...), or None for ordinary replies."""
+    return LEVEL_OF_RESPONSE.get(utter_action or "")
+
+
+def button_titles(buttons: Optional[Iterable[Mapping[str, Any]]]) -> List[Dict[str, str]]:
+    """Keep only the buttons' titles: a tap sends the title back as ordinary text."""
+    return [{"title": str(b["title"])} for b in buttons or [] if isinstance(b, Mapping) and b.get("title")]
+
+
+def bot_message(text: Optional[str], utter_action: Optional[str], buttons: Any = None) -> Dict[str, Any]:
+    """One assistant message as the widget renders it."""
+    return {
+        "from": "bot",
+        "text": text or "",
+        "level": reply_level(utter_action),
+        "buttons": button_titles(buttons),
+    }
+
+
+def history(events: Iterable[Mapping[str, Any]], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
+    """Return the visible messages of a conversation (oldest first, at most ``limit``)."""
+    messages: List[Dict[str, Any]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "user" and event.get("text"):
+            messages.append({"from": "user", "text": event["text"], "id": event.get("message_id")})
+        elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
+            data = event.get("data") or {}
+            metadata = event.get("metadata") or {}
+            messages.append(bot_message(event.get("text"), metadata.get("utter_action"), data.get("buttons")))
+    return messages[-limit:]
