@@ -27,6 +27,7 @@ WIDGET_LABELS = (
     "reconnecting",
     "connected",
     "failed",
+    "rejected",
     "too_long",
     "session_renewed",
     "suggestions_label",

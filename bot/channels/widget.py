@@ -44,6 +44,7 @@ STATIC_DIR = Path(__file__).with_name("static")
 STATIC_FILES: Mapping[str, str] = {
     "widget.js": "application/javascript; charset=utf-8",
     "widget.css": "text/css; charset=utf-8",
+    "demo.css": "text/css; charset=utf-8",
 }
 DEMO_PAGE = "demo.html"
 MAX_TEXT = 2000

@@ -37,7 +37,8 @@ class TriageAnnotator(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> TriageAnnotator:
-        """Create the annotator (see the parent class)."""
+        """Create the annotator and build the triage pipeline now, not on the first patient message."""
+        assess("warm up")
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -120,12 +120,16 @@ class MessageContext:
         if self._in_clause_cues("void", clause):
             return False
         low = max(self.clause_start[clause], head - self.pipeline.negation_window)
+        # "I didn't sleep with all this pain": a determiner that presupposes the symptom shows
+        # the negation is about something else.
+        owned = head > 0 and self.norms[head - 1] in self.pipeline.determiners
         for position in range(low, head):
-            if self._is_particle(position):
+            if not owned and self._is_particle(position):
                 return True
         for cue_start, cue_end in self._in_clause_cues("neg_before", clause):
             if (
-                low <= cue_start
+                not owned
+                and low <= cue_start
                 and cue_end <= head
                 and cue_start not in self.pseudo_tokens
                 and not self._particle_before(cue_start, self.clause_start[clause])

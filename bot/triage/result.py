@@ -16,7 +16,8 @@ class Finding:
 
     ``status`` tells why a mention did or did not count: ``asserted`` (it counts), ``negated``,
     ``hypothetical``, ``question`` (a general question), ``procedural`` (during the treatment
-    itself) or ``measured_normal`` (a fever word next to a normal thermometer reading).
+    itself), ``measured_normal`` (a fever word next to a normal thermometer reading) or
+    ``normal_reading`` (the reading itself, rule ``fever.temperature_normal``).
     """
 
     category: str

@@ -11,6 +11,7 @@ from bot.evaluation.triage_eval import (
     DEFAULT_EVAL_SET,
     MAX_OVER_TRIAGE,
     TriageCase,
+    TriageReport,
     evaluate,
     format_report,
     load_cases,
@@ -24,7 +25,7 @@ EVAL_SET = PROJECT_ROOT / DEFAULT_EVAL_SET
 
 
 @pytest.fixture(scope="module")
-def eval_report():
+def eval_report() -> TriageReport:
     return evaluate(EVAL_SET, repeat=1)
 
 
@@ -35,18 +36,19 @@ def test_eval_set_is_large_and_balanced() -> None:
     assert levels.count(Level.URGENT) >= 60
     assert levels.count(Level.EMERGENCY) >= 30
     assert sum(level < Level.URGENT for level in levels) >= 100
-    assert len({(case.text, case.days_since) for case in cases}) == len(cases), "duplicate cases in the eval set"
+    distinct = {(case.text, case.days_since) for case in cases}
+    assert len(distinct) == len(cases), "duplicate cases in the eval set"
 
 
-def test_red_flag_recall_is_complete(eval_report) -> None:
+def test_red_flag_recall_is_complete(eval_report: TriageReport) -> None:
     assert eval_report.red_flag_recall == 1.0, format_report(eval_report)
 
 
-def test_emergency_recall_is_complete(eval_report) -> None:
+def test_emergency_recall_is_complete(eval_report: TriageReport) -> None:
     assert eval_report.emergency_recall == 1.0, format_report(eval_report)
 
 
-def test_over_triage_is_within_limit(eval_report) -> None:
+def test_over_triage_is_within_limit(eval_report: TriageReport) -> None:
     assert eval_report.over_triage <= MAX_OVER_TRIAGE, format_report(eval_report)
 
 

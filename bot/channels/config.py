@@ -1,0 +1,171 @@
+"""Which channels run, and the Rasa credentials file that turns them on.
+
+Rasa refuses to start when a credentials file names an unset ``${VARIABLE}``, so
+``aftercare run`` writes ``var/credentials.yml`` with the REST channel, the website widget
+and only those provider channels whose variables are all set. Secrets stay in the
+environment: the file holds ``${AFTERCARE_...}`` references, which Rasa expands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+from bot.channels import telegram, twilio_sms, whatsapp
+from bot.channels.security import MIN_SECRET_LENGTH
+from bot.settings import Settings
+
+CREDENTIALS_FILE = "credentials.yml"
+WIDGET_CLASS = "bot.channels.widget.WidgetInput"
+WIDGET_SECRET = "AFTERCARE_WIDGET_SECRET"
+WIDGET_ORIGINS = "AFTERCARE_WIDGET_ORIGINS"
+PUBLIC_URL = "AFTERCARE_PUBLIC_URL"
+HEADER = (
+    "# Written by `aftercare run` from the environment: do not edit, it is rewritten on every start.\n"
+    "# Secrets are ${VARIABLE} references that Rasa expands. See docs/channels.md.\n"
+)
+
+
+@dataclass(frozen=True)
+class ProviderChannel:
+    """A provider connector, the variables it needs, and its optional settings."""
+
+    name: str
+    class_path: str
+    required: Mapping[str, str]
+    optional: Mapping[str, Tuple[str, str]] = field(default_factory=dict)
+
+    def missing(self, env: Mapping[str, str]) -> List[str]:
+        """Return the required variables that are unset or empty."""
+        return [variable for variable in self.required.values() if not env.get(variable, "").strip()]
+
+    def credentials(self, env: Mapping[str, str]) -> Dict[str, str]:
+        """The credentials block: secrets as ``${VAR}`` references, other settings as values."""
+        block = {key: f"${{{variable}}}" for key, variable in self.required.items()}
+        for key, (variable, default) in self.optional.items():
+            value = env.get(variable, "").strip() or default
+            if value:
+                block[key] = value
+        return block
+
+
+PROVIDERS: Tuple[ProviderChannel, ...] = (
+    ProviderChannel(
+        name=whatsapp.CHANNEL,
+        class_path="bot.channels.whatsapp.WhatsAppInput",
+        required={
+            "verify_token": "AFTERCARE_WHATSAPP_VERIFY_TOKEN",
+            "app_secret": "AFTERCARE_WHATSAPP_APP_SECRET",
+            "access_token": "AFTERCARE_WHATSAPP_ACCESS_TOKEN",
+            "phone_number_id": "AFTERCARE_WHATSAPP_PHONE_NUMBER_ID",
+        },
+        optional={"api_base": ("AFTERCARE_WHATSAPP_API_BASE", whatsapp.DEFAULT_API_BASE)},
+    ),
+    ProviderChannel(
+        name=telegram.CHANNEL,
+        class_path="bot.channels.telegram.TelegramInput",
+        required={
+            "access_token": "AFTERCARE_TELEGRAM_TOKEN",
+            "secret_token": "AFTERCARE_TELEGRAM_SECRET_TOKEN",
+        },
+        optional={"api_base": ("AFTERCARE_TELEGRAM_API_BASE", telegram.DEFAULT_API_BASE)},
+    ),
+    ProviderChannel(
+        name=twilio_sms.CHANNEL,
+        class_path="bot.channels.twilio_sms.TwilioInput",
+        required={
+            "account_sid": "AFTERCARE_TWILIO_ACCOUNT_SID",
+            "auth_token": "AFTERCARE_TWILIO_AUTH_TOKEN",
+            "twilio_number": "AFTERCARE_TWILIO_NUMBER",
+        },
+        optional={
+            "api_base": ("AFTERCARE_TWILIO_API_BASE", twilio_sms.DEFAULT_API_BASE),
+            "public_url": (PUBLIC_URL, ""),
+        },
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """Whether a channel runs, and if not, what it is missing."""
+
+    name: str
+    enabled: bool
+    missing: Tuple[str, ...] = ()
+    webhook_path: Optional[str] = None
+
+
+def _widget_problem(settings: Settings) -> Optional[str]:
+    secret = settings.extra.get(WIDGET_SECRET, "")
+    if secret and len(secret) < MIN_SECRET_LENGTH:
+        return f"{WIDGET_SECRET} (at least {MIN_SECRET_LENGTH} characters)"
+    if not secret and settings.environment != "development":
+        return WIDGET_SECRET
+    return None
+
+
+def channel_statuses(settings: Settings) -> List[ChannelStatus]:
+    """Describe every channel: REST and the widget, then each provider."""
+    widget_problem = _widget_problem(settings)
+    statuses = [
+        ChannelStatus("rest", True, webhook_path="/webhooks/rest/webhook"),
+        ChannelStatus(
+            "widget",
+            widget_problem is None,
+            (widget_problem,) if widget_problem else (),
+            webhook_path="/webhooks/widget/demo",
+        ),
+    ]
+    for provider in PROVIDERS:
+        missing = tuple(provider.missing(settings.extra))
+        path = f"/webhooks/{provider.name}/webhook"
+        statuses.append(ChannelStatus(provider.name, not missing, missing, webhook_path=path))
+    return statuses
+
+
+def enabled_channels(settings: Settings) -> List[str]:
+    """Return the names of the channels ``aftercare run`` turns on, e.g. ``["rest", "widget"]``."""
+    return [status.name for status in channel_statuses(settings) if status.enabled]
+
+
+def describe_channels(settings: Settings) -> List[str]:
+    """One line per channel for the start-up banner: on with its URL, or off with what is missing."""
+    base = settings.extra.get(PUBLIC_URL, "").strip().rstrip("/") or f"http://localhost:{settings.rasa_port}"
+    lines = []
+    for status in channel_statuses(settings):
+        if status.enabled:
+            lines.append(f"{status.name}: on   {base}{status.webhook_path}")
+        else:
+            lines.append(f"{status.name}: off  (set {', '.join(status.missing)})")
+    return lines
+
+
+def credentials_for(settings: Settings) -> Dict[str, Any]:
+    """The credentials mapping for the configured channels."""
+    env = settings.extra
+    credentials: Dict[str, Any] = {"rest": None}
+    if _widget_problem(settings) is None:
+        widget: Dict[str, Any] = {}
+        if env.get(WIDGET_SECRET):
+            widget["secret"] = f"${{{WIDGET_SECRET}}}"
+        origins = [o.strip() for o in env.get(WIDGET_ORIGINS, "").split(",") if o.strip()]
+        if origins:
+            widget["allowed_origins"] = origins
+        credentials[WIDGET_CLASS] = widget or None
+    for provider in PROVIDERS:
+        if not provider.missing(env):
+            credentials[provider.class_path] = provider.credentials(env)
+    return credentials
+
+
+def runtime_credentials(settings: Settings) -> Path:
+    """Write ``var/credentials.yml`` for the configured channels and return its path."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.var_dir / CREDENTIALS_FILE
+    body = yaml.safe_dump(credentials_for(settings), sort_keys=False, default_flow_style=False)
+    target.write_text(HEADER + body, encoding="utf-8")
+    return target

@@ -1,0 +1,397 @@
+/*
+ * Aftercare Assistant chat widget. Embed with one tag:
+ *   <script src="https://assistant.example.org/webhooks/widget/static/widget.js" defer></script>
+ * Optional attributes: data-open="true" opens the chat on load.
+ *
+ * No framework, no third-party code. Every label comes from the server (/config); the
+ * conversation comes from the assistant. The server issues the session token and marks
+ * urgent and emergency replies; this file never inspects what a reply says.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script || window.__aftercareWidget) { return; }
+  window.__aftercareWidget = true;
+
+  var BASE = script.src.replace(/\/static\/widget\.js(\?.*)?$/, "");
+  var STORAGE_KEY = "aftercare-widget-session:" + BASE;
+  var RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000];
+  var memoryToken = null;
+
+  var config = null;
+  var token = null;
+  var queue = [];
+  var sending = false;
+  var offline = false;
+  var ui = {};
+
+  // ---- storage (localStorage may be unavailable, e.g. in private windows) ----
+  function loadToken() {
+    try { return window.localStorage.getItem(STORAGE_KEY); } catch (e) { return memoryToken; }
+  }
+  function saveToken(value) {
+    memoryToken = value;
+    try {
+      if (value) { window.localStorage.setItem(STORAGE_KEY, value); }
+      else { window.localStorage.removeItem(STORAGE_KEY); }
+    } catch (e) { /* keep it in memory only */ }
+  }
+
+  function newId() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  // ---- HTTP ----
+  function call(method, path, body) {
+    var headers = {};
+    if (body !== undefined) { headers["Content-Type"] = "application/json"; }
+    if (token) { headers.Authorization = "Bearer " + token; }
+    return fetch(BASE + path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+      credentials: "omit"
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  // Retry network failures and server errors until the server answers again.
+  function reliably(method, path, body) {
+    var attempt = 0;
+    function once() {
+      return call(method, path, body).then(function (result) {
+        if (result.status >= 500) { throw new Error("server " + result.status); }
+        setOffline(false);
+        return result;
+      }).catch(function () {
+        setOffline(true);
+        var delay = RETRY_DELAYS[Math.min(attempt, RETRY_DELAYS.length - 1)];
+        attempt += 1;
+        return sleep(delay).then(once);
+      });
+    }
+    return once();
+  }
+
+  function ensureSession() {
+    if (token) { return Promise.resolve(token); }
+    return reliably("POST", "/session", {}).then(function (result) {
+      token = result.data.token;
+      saveToken(token);
+      return token;
+    });
+  }
+
+  // ---- rendering ----
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function label(name) { return (config && config.labels[name]) || ""; }
+
+  function paragraphs(container, text) {
+    String(text || "").split(/\n{2,}/).forEach(function (block) {
+      var p = el("p", "acw-text");
+      block.split("\n").forEach(function (line, index) {
+        if (index > 0) { p.appendChild(document.createElement("br")); }
+        p.appendChild(document.createTextNode(line));
+      });
+      container.appendChild(p);
+    });
+  }
+
+  function callLink(href, text, primary) {
+    var a = el("a", "acw-call" + (primary ? " acw-call-primary" : ""), text);
+    a.href = href;
+    return a;
+  }
+
+  function addMessage(message, live) {
+    var fromBot = message.from === "bot";
+    var item = el("li", "acw-msg " + (fromBot ? "acw-bot" : "acw-user"));
+    var who = el("span", "acw-sr", (fromBot ? label("assistant") : label("you")) + ": ");
+    item.appendChild(who);
+    var level = fromBot ? message.level : null;
+    if (level === "urgent" || level === "emergency") {
+      item.className += " acw-alert acw-" + level;
+      if (live) { item.setAttribute("role", "alert"); }
+      item.appendChild(el("strong", "acw-banner", label(level === "emergency" ? "emergency_banner" : "urgent_banner")));
+      paragraphs(item, message.text);
+      var calls = el("div", "acw-calls");
+      var clinic = config.clinic;
+      if (level === "emergency" && clinic.emergency_link) {
+        calls.appendChild(callLink(clinic.emergency_link, label("call_emergency"), true));
+      }
+      if (clinic.phone_link) { calls.appendChild(callLink(clinic.phone_link, label("call_clinic"), level === "urgent")); }
+      if (level === "urgent" && clinic.emergency_link) {
+        calls.appendChild(callLink(clinic.emergency_link, label("call_emergency"), false));
+      }
+      item.appendChild(calls);
+    } else {
+      paragraphs(item, message.text);
+    }
+    if (fromBot && message.buttons && message.buttons.length) {
+      var group = el("div", "acw-buttons");
+      group.setAttribute("role", "group");
+      message.buttons.forEach(function (button) {
+        var b = el("button", "acw-chip", button.title);
+        b.type = "button";
+        b.addEventListener("click", function () { submit(button.title); });
+        group.appendChild(b);
+      });
+      item.appendChild(group);
+    }
+    ui.log.appendChild(item);
+    ui.log.scrollTop = ui.log.scrollHeight;
+    return item;
+  }
+
+  function notice(name) {
+    var item = el("li", "acw-notice", label(name));
+    ui.log.appendChild(item);
+    ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  function setOffline(value) {
+    if (value === offline) { return; }
+    offline = value;
+    ui.status.textContent = value ? label("reconnecting") : label("connected");
+    ui.root.classList.toggle("acw-offline", value);
+  }
+
+  function setTyping(on) {
+    ui.typing.hidden = !on;
+    ui.root.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function showSuggestions(show) { ui.suggestions.hidden = !show || !config.suggestions.length; }
+
+  // ---- conversation ----
+  function renderHistory(messages) {
+    messages.forEach(function (message) {
+      addMessage(message, false);
+    });
+    showSuggestions(messages.length === 0);
+  }
+
+  function restore() {
+    token = loadToken();
+    if (!token) { renderHistory([]); return Promise.resolve(); }
+    return reliably("GET", "/history").then(function (result) {
+      if (result.status === 403) {
+        token = null;
+        saveToken(null);
+        notice("session_renewed");
+        renderHistory([]);
+        return;
+      }
+      renderHistory(result.data.messages || []);
+    });
+  }
+
+  // The first attempt reached the server but its answer was lost: read it from the history.
+  function repliesFromHistory(id, tries) {
+    return reliably("GET", "/history").then(function (result) {
+      var messages = result.data.messages || [];
+      var index = -1;
+      messages.forEach(function (message, i) { if (message.from === "user" && message.id === id) { index = i; } });
+      var replies = [];
+      for (var i = index + 1; index >= 0 && i < messages.length && messages[i].from === "bot"; i += 1) {
+        replies.push(messages[i]);
+      }
+      if (replies.length || tries <= 0) { return replies; }
+      return sleep(1000).then(function () { return repliesFromHistory(id, tries - 1); });
+    });
+  }
+
+  function deliver(message, renewals) {
+    return ensureSession().then(function () {
+      return reliably("POST", "/message", { text: message.text, id: message.id });
+    }).then(function (result) {
+      if (result.status === 403 && renewals > 0) {
+        token = null;
+        saveToken(null);
+        notice("session_renewed");
+        return deliver(message, renewals - 1);
+      }
+      if (result.status >= 400) {
+        message.node.classList.add("acw-rejected");
+        notice(result.data.error === "too_long" ? "too_long" : "rejected");
+        return [];
+      }
+      if (result.data.duplicate) { return repliesFromHistory(message.id, 10); }
+      return result.data.messages || [];
+    });
+  }
+
+  function pump() {
+    if (sending || !queue.length) { return; }
+    sending = true;
+    var message = queue[0];
+    setTyping(true);
+    deliver(message, 1).then(function (replies) {
+      message.node.classList.remove("acw-pending");
+      replies.forEach(function (reply) { addMessage(reply, true); });
+    }).catch(function () {
+      notice("failed");
+    }).then(function () {
+      queue.shift();
+      sending = false;
+      setTyping(queue.length > 0);
+      pump();
+    });
+  }
+
+  function submit(text) {
+    text = String(text || "").trim();
+    if (!text) { return; }
+    if (text.length > config.max_length) { notice("too_long"); return; }
+    var message = { id: newId(), text: text };
+    message.node = addMessage({ from: "user", text: text }, false);
+    message.node.classList.add("acw-pending");
+    showSuggestions(false);
+    queue.push(message);
+    pump();
+  }
+
+  // ---- layout ----
+  function build() {
+    var root = el("div", "acw");
+    root.id = "aftercare-widget";
+    ui.root = root;
+
+    var launcher = el("button", "acw-launcher", label("open_button"));
+    launcher.type = "button";
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.setAttribute("aria-controls", "acw-panel");
+    ui.launcher = launcher;
+
+    var panel = el("section", "acw-panel");
+    panel.id = "acw-panel";
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-labelledby", "acw-title");
+    panel.hidden = true;
+    ui.panel = panel;
+
+    var header = el("header", "acw-header");
+    var title = el("h2", "acw-title", label("title"));
+    title.id = "acw-title";
+    header.appendChild(title);
+    header.appendChild(el("p", "acw-subtitle", label("subtitle")));
+    var close = el("button", "acw-close", "\u00d7");
+    close.type = "button";
+    close.setAttribute("aria-label", label("close_button"));
+    header.appendChild(close);
+    panel.appendChild(header);
+
+    var log = el("ol", "acw-log");
+    log.setAttribute("role", "log");
+    log.setAttribute("aria-live", "polite");
+    log.setAttribute("aria-label", label("title"));
+    log.tabIndex = 0;
+    ui.log = log;
+    panel.appendChild(log);
+
+    var typing = el("div", "acw-typing");
+    typing.setAttribute("role", "status");
+    typing.appendChild(el("span", "acw-dots"));
+    typing.appendChild(el("span", "acw-typing-text", label("typing")));
+    typing.hidden = true;
+    ui.typing = typing;
+    panel.appendChild(typing);
+
+    var suggestions = el("div", "acw-suggestions");
+    suggestions.setAttribute("role", "group");
+    suggestions.setAttribute("aria-label", label("suggestions_label"));
+    config.suggestions.forEach(function (text) {
+      var chip = el("button", "acw-chip", text);
+      chip.type = "button";
+      chip.addEventListener("click", function () { submit(text); });
+      suggestions.appendChild(chip);
+    });
+    suggestions.hidden = true;
+    ui.suggestions = suggestions;
+    panel.appendChild(suggestions);
+
+    var status = el("div", "acw-status");
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+    ui.status = status;
+    panel.appendChild(status);
+
+    var form = el("form", "acw-form");
+    var inputLabel = el("label", "acw-sr", label("input_label"));
+    inputLabel.htmlFor = "acw-input";
+    var input = el("input", "acw-input");
+    input.id = "acw-input";
+    input.type = "text";
+    input.autocomplete = "off";
+    input.maxLength = config.max_length;
+    input.placeholder = label("input_placeholder");
+    var send = el("button", "acw-send", label("send_button"));
+    send.type = "submit";
+    form.appendChild(inputLabel);
+    form.appendChild(input);
+    form.appendChild(send);
+    ui.input = input;
+    panel.appendChild(form);
+
+    root.appendChild(panel);
+    root.appendChild(launcher);
+    document.body.appendChild(root);
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value;
+      input.value = "";
+      submit(text);
+      input.focus();
+    });
+    launcher.addEventListener("click", function () { toggle(true); });
+    close.addEventListener("click", function () { toggle(false); });
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { toggle(false); }
+    });
+  }
+
+  function toggle(open) {
+    ui.panel.hidden = !open;
+    ui.launcher.hidden = open;
+    ui.launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) { ui.input.focus(); } else { ui.launcher.focus(); }
+  }
+
+  function start() {
+    var css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = BASE + "/static/widget.css";
+    document.head.appendChild(css);
+    reliably("GET", "/config").then(function (result) {
+      config = result.data;
+      build();
+      return restore();
+    }).then(function () {
+      ui.root.setAttribute("data-ready", "true");
+      if (script.getAttribute("data-open") === "true") { toggle(true); }
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
