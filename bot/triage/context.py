@@ -228,7 +228,13 @@ class MessageContext:
         bare = (
             opener < len(self.doc)
             and self.norms[opener] in self.pipeline.bare_openers
-            and not (opener + 1 < len(self.doc) and self._is_particle(opener + 1))
+            and not (
+                opener + 1 < len(self.doc)
+                and (
+                    self.norms[opener + 1] in self.pipeline.particles
+                    or self.norms[opener + 1] in self.pipeline.statement_after_opener
+                )
+            )
         )
         if embedded:
             return "general"

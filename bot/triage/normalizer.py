@@ -3,8 +3,9 @@
 The canonical form (stored in ``token.norm_``, which every rule matches on) is the lookup lemma
 of the lower-cased word after three repairs, tried in order and only for words the English
 dictionary does not know: squeezing repeated letters ("paiin", "hurtsss"), restoring a dropped
-final g ("hurtin"), and a bounded edit-distance match against the symptom vocabulary ("fevr",
-"swolen"). Known words are never repaired, so "paint", "never" and "store" stay themselves.
+final g ("hurtin"), a bounded edit-distance match against the symptom vocabulary ("fevr",
+"swolen"), and, for texting without vowels ("brth", "swlln"), the one symptom word with the same
+consonants. Known words are never repaired, so "paint", "never" and "store" stay themselves.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Opti
 
 _RUN_OF_THREE = re.compile(r"(.)\1{2,}")
 _RUN_OF_TWO = re.compile(r"(.)\1+")
+_VOWELS = re.compile(r"[aeiou]")
+
+
+def consonant_skeleton(word: str) -> str:
+    """Return ``word`` without vowels and with doubled letters squeezed ("swollen" -> "swln")."""
+    return _RUN_OF_TWO.sub(r"\1", _VOWELS.sub("", word))
 
 
 def damerau_levenshtein(left: str, right: str) -> int:
@@ -133,10 +140,13 @@ class Normalizer:
         distances = [
             (int(item["min_length"]), int(item["distance"])) for item in settings.get("fuzzy_distance", [])
         ]
-        self._vocabulary = frozenset(
-            word for word in vocabulary if word.isalpha() and len(word) >= self._min_length
-        )
+        self._surface = frozenset(word for word in vocabulary if word.isalpha())
+        self._vocabulary = frozenset(word for word in self._surface if len(word) >= self._min_length)
         self._fuzzy = FuzzyVocabulary(self._vocabulary, distances or [(self._min_length, 1)])
+        self._skeleton_min_length = int(settings.get("skeleton_min_length", 3))
+        self._skeletons: Dict[str, Set[str]] = {}
+        for word in self._vocabulary:
+            self._skeletons.setdefault(consonant_skeleton(word), set()).add(word)
         self.canonical = lru_cache(maxsize=65536)(self._canonical)
         self.token_norm = lru_cache(maxsize=65536)(self._token_norm)
 
@@ -154,14 +164,26 @@ class Normalizer:
         if not word.isalpha() or self.is_known(word) or word in self._stoplist:
             return word
         for squeezed in (_RUN_OF_THREE.sub(r"\1\1", word), _RUN_OF_TWO.sub(r"\1", word)):
-            if squeezed != word and self.is_known(squeezed):
+            # Short symptom words count here too: "owww" is "oww", though too short to fuzzy-match.
+            if squeezed != word and (self.is_known(squeezed) or squeezed in self._surface):
                 return squeezed
         if word.endswith("in") and self.is_known(word + "g"):
             return word + "g"
+        if not _VOWELS.search(word):
+            return self._unvowelled(word)
         if len(word) < self._min_length:
             return word
         closest = self._fuzzy.closest(_RUN_OF_THREE.sub(r"\1\1", word))
         return closest if closest else word
+
+    def _unvowelled(self, word: str) -> str:
+        """Return the symptom word a vowel-less texting form stands for, when only one fits."""
+        skeleton = consonant_skeleton(word)
+        if len(skeleton) < self._skeleton_min_length:
+            return word
+        candidates = sorted(self._skeletons.get(skeleton, ()), key=lambda item: (len(item), item))
+        meanings = {self._lemma(self._aliases.get(candidate, candidate)) for candidate in candidates}
+        return candidates[0] if len(meanings) == 1 else word
 
     def _canonical(self, text: str) -> str:
         """Return the canonical form of a word seen on its own."""
@@ -178,4 +200,7 @@ class Normalizer:
                 word = self._aliases[word]
         if word in self._keep_form:
             return word
-        return lemma if word == text else self._lemma(word)
+        if word == text:
+            return lemma
+        # A repaired word is read again, exactly as the rule words were ("owww" -> "oww" -> "ow").
+        return self.canonical(word)

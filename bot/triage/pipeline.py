@@ -104,6 +104,9 @@ class Pipeline:
         self.break_punct = frozenset(config.context["clause_break_punct"])
         self.determiners = self.norms(hypothetical["presupposing_determiners"])
         self.bare_openers = self.norms(config.context["questions"]["bare_openers"])
+        self.statement_after_opener = self.norms(
+            config.context["questions"].get("statement_after_opener", [])
+        )
         self.negation_window = int(negation["window"])
         self.negation_after_window = int(negation["after_window"])
         self.after_void_between = self.norms(negation["after_void_between"])

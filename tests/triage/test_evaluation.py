@@ -22,11 +22,18 @@ from bot.settings import PROJECT_ROOT
 from bot.triage import Level, TriageResult
 
 EVAL_SET = PROJECT_ROOT / DEFAULT_EVAL_SET
+# Written blind, apart from the main set, to check that the rules generalise (see its header).
+BLIND_SET = PROJECT_ROOT / "eval" / "triage_blind.yml"
 
 
 @pytest.fixture(scope="module")
 def eval_report() -> TriageReport:
     return evaluate(EVAL_SET, repeat=1)
+
+
+@pytest.fixture(scope="module")
+def blind_report() -> TriageReport:
+    return evaluate(BLIND_SET, repeat=1)
 
 
 def test_eval_set_is_large_and_balanced() -> None:
@@ -50,6 +57,31 @@ def test_emergency_recall_is_complete(eval_report: TriageReport) -> None:
 
 def test_over_triage_is_within_limit(eval_report: TriageReport) -> None:
     assert eval_report.over_triage <= MAX_OVER_TRIAGE, format_report(eval_report)
+
+
+def test_blind_set_is_large_and_balanced() -> None:
+    cases = load_cases(BLIND_SET)
+    levels = [case.level for case in cases]
+    assert len(cases) >= 150
+    assert levels.count(Level.URGENT) >= 70
+    assert levels.count(Level.EMERGENCY) >= 35
+    assert sum(level < Level.URGENT for level in levels) >= 45
+    assert len({(case.text, case.days_since) for case in cases}) == len(cases), "duplicate blind cases"
+    main_texts = {case.text.lower() for case in load_cases(EVAL_SET)}
+    overlap = [case.text for case in cases if case.text.lower() in main_texts]
+    assert not overlap, f"blind cases also in the main set: {overlap}"
+
+
+def test_blind_set_red_flag_recall_is_complete(blind_report: TriageReport) -> None:
+    assert blind_report.red_flag_recall == 1.0, format_report(blind_report)
+
+
+def test_blind_set_emergency_recall_is_complete(blind_report: TriageReport) -> None:
+    assert blind_report.emergency_recall == 1.0, format_report(blind_report)
+
+
+def test_blind_set_over_triage_is_within_limit(blind_report: TriageReport) -> None:
+    assert blind_report.over_triage <= MAX_OVER_TRIAGE, format_report(blind_report)
 
 
 def _result(level: Level) -> TriageResult:

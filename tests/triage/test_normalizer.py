@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.triage.normalizer import FuzzyVocabulary, damerau_levenshtein
+from bot.triage.normalizer import FuzzyVocabulary, consonant_skeleton, damerau_levenshtein
 from bot.triage.pipeline import Pipeline, default_pipeline
 
 
@@ -87,3 +87,21 @@ def test_fuzzy_vocabulary_respects_length_bands() -> None:
     assert vocabulary.closest("fvr") is None
     assert vocabulary.closest("fevre") == "fever"
     assert vocabulary.closest("fxvxr") is None
+
+
+@pytest.mark.parametrize(
+    "word, norm",
+    [("brth", "breathe"), ("hrts", "hurt"), ("swlln", "swell"), ("fvr", "fever"), ("owww", "ow")],
+)
+def test_texting_forms_are_repaired(pipeline: Pipeline, word: str, norm: str) -> None:
+    assert _norms(pipeline, word) == [norm]
+
+
+@pytest.mark.parametrize("word", ["tmrw", "cld", "pls", "thx", "bld"])
+def test_vowelless_words_without_one_symptom_reading_stay(pipeline: Pipeline, word: str) -> None:
+    assert _norms(pipeline, word)[0] not in {"cold", "blood", "bleed", "pulse", "pain"}
+
+
+def test_consonant_skeleton() -> None:
+    assert consonant_skeleton("swollen") == "swln"
+    assert consonant_skeleton("breathe") == "brth"
