@@ -144,13 +144,24 @@ def acknowledge_details(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -
 FlagWriter = Callable[..., None]
 
 
-def _store(write_flag: FlagWriter, **flag: Any) -> bool:
+def _store(
+    write_flag: FlagWriter, turn: Turn, *, level: str, kind: str, reason: str, rule: str, matched: str = ""
+) -> bool:
+    """Write one flag for this turn's conversation; False (logged) if the database refused it."""
     try:
-        write_flag(**flag)
-    except Exception:  # the reply must go out even when the database is full or down
-        logger.exception(
-            "Could not store %s flag for conversation %s", flag.get("kind"), flag.get("conversation_id")
+        write_flag(
+            conversation_id=turn.conversation_id,
+            channel=turn.channel,
+            level=level,
+            kind=kind,
+            reason=reason,
+            rule=rule,
+            matched_text=matched,
+            message=turn.text,
+            channel_user_id=turn.conversation_id,
         )
+    except Exception:  # the reply must go out even when the database is full or down
+        logger.exception("Could not store %s flag for conversation %s", kind, turn.conversation_id)
         return False
     return True
 
@@ -167,15 +178,12 @@ def record_triage_flag(
     if level >= Level.ROUTINE:
         stored = _store(
             write_flag,
-            conversation_id=turn.conversation_id,
-            channel=turn.channel,
+            turn,
             level=level.value,
             kind="triage",
             reason=f"{level.value}: {matched}" if matched else level.value,
             rule=str(turn.triage.get("rule", "")),
-            matched_text=matched,
-            message=turn.text,
-            channel_user_id=turn.conversation_id,
+            matched=matched,
         )
         if stored:
             replies.append(Reply("utter_flag_recorded"))
@@ -198,15 +206,11 @@ def request_human(write_flag: FlagWriter, turn: Turn) -> Outcome:
     """Flag the conversation for a call back and tell the patient when to expect it."""
     stored = _store(
         write_flag,
-        conversation_id=turn.conversation_id,
-        channel=turn.channel,
+        turn,
         level="handoff",
         kind="handoff",
         reason="patient asked to talk to a person",
         rule="request_human",
-        matched_text="",
-        message=turn.text,
-        channel_user_id=turn.conversation_id,
     )
     return Outcome([Reply("utter_handoff" if stored else "utter_handoff_failed")])
 
@@ -215,14 +219,10 @@ def flag_repeated_fallback(write_flag: FlagWriter, turn: Turn) -> Outcome:
     """Two misunderstood messages in a row: ask staff to read the conversation."""
     _store(
         write_flag,
-        conversation_id=turn.conversation_id,
-        channel=turn.channel,
+        turn,
         level="fallback",
         kind="fallback",
         reason="two messages in a row not understood",
         rule="nlu_fallback_twice",
-        matched_text="",
-        message=turn.text,
-        channel_user_id=turn.conversation_id,
     )
     return Outcome([Reply("utter_fallback_flagged")])
