@@ -69,8 +69,8 @@ def parse_update(update: Mapping[str, Any], bot_id: str, start_text: str) -> Lis
     message_id = f"{bot_id}:{update_id}"
     callback = update.get("callback_query")
     if isinstance(callback, dict):
-        message = callback.get("message") if isinstance(callback.get("message"), dict) else {}
-        chat_id = _private_chat(message)
+        origin = callback.get("message")
+        chat_id = _private_chat(origin) if isinstance(origin, dict) else None
         data = callback.get("data")
         if chat_id is None or not isinstance(data, str):
             return []
@@ -174,12 +174,13 @@ class TelegramInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         """Build the channel from its credentials block."""
-        if not credentials:
+        config: Dict[str, Any] = dict(credentials or {})
+        if not config:
             cls.raise_missing_credentials_exception()
         return cls(
-            access_token=str(credentials.get("access_token") or ""),
-            secret_token=str(credentials.get("secret_token") or ""),
-            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
+            access_token=str(config.get("access_token") or ""),
+            secret_token=str(config.get("secret_token") or ""),
+            api_base=str(config.get("api_base") or DEFAULT_API_BASE),
         )
 
     def __init__(

@@ -137,14 +137,15 @@ class TwilioInput(RasaTwilioInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         """Build the channel from its credentials block."""
-        if not credentials:
+        config: Dict[str, Any] = dict(credentials or {})
+        if not config:
             cls.raise_missing_credentials_exception()
         return cls(
-            account_sid=credentials.get("account_sid"),
-            auth_token=credentials.get("auth_token"),
-            twilio_number=credentials.get("twilio_number"),
-            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
-            public_url=credentials.get("public_url") or None,
+            account_sid=config.get("account_sid"),
+            auth_token=config.get("auth_token"),
+            twilio_number=config.get("twilio_number"),
+            api_base=str(config.get("api_base") or DEFAULT_API_BASE),
+            public_url=config.get("public_url") or None,
         )
 
     def __init__(

@@ -63,7 +63,8 @@ def _message_words(message: Mapping[str, Any]) -> Optional[Inbound]:
         return Inbound(message_id, sender, text=label) if isinstance(label, str) else None
     if kind in SILENT_TYPES:
         return None
-    details = message.get(kind) if isinstance(message.get(kind), dict) else {}
+    raw_details = message.get(kind)
+    details: Mapping[str, Any] = raw_details if isinstance(raw_details, dict) else {}
     caption = details.get("caption") if isinstance(details.get("caption"), str) else None
     media = kind if kind in MEDIA_TYPES and kind != "unsupported" else "other"
     if kind == "audio" and details.get("voice"):
@@ -190,14 +191,15 @@ class WhatsAppInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         """Build the channel from its credentials block."""
-        if not credentials:
+        config: Dict[str, Any] = dict(credentials or {})
+        if not config:
             cls.raise_missing_credentials_exception()
         return cls(
-            verify_token=str(credentials.get("verify_token") or ""),
-            app_secret=str(credentials.get("app_secret") or ""),
-            access_token=str(credentials.get("access_token") or ""),
-            phone_number_id=str(credentials.get("phone_number_id") or ""),
-            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
+            verify_token=str(config.get("verify_token") or ""),
+            app_secret=str(config.get("app_secret") or ""),
+            access_token=str(config.get("access_token") or ""),
+            phone_number_id=str(config.get("phone_number_id") or ""),
+            api_base=str(config.get("api_base") or DEFAULT_API_BASE),
         )
 
     def __init__(

@@ -1,11 +1,13 @@
 """The website chat widget's channel: signed sessions, messages, history, and the widget's files.
 
-Endpoints below ``/webhooks/widget``:
+Endpoints below ``/webhooks/widget`` (the token goes in ``Authorization: Bearer <token>``
+or, as the widget sends it, in the JSON body as ``"token"``):
 
 - ``POST /session``: a new signed session token (the browser keeps it in localStorage);
-- ``POST /message`` with ``Authorization: Bearer <token>``: the assistant's replies, each
+- ``POST /message`` with the token, ``text`` and ``id``: the assistant's replies, each
   marked with the triage level it escalates to, plus the conversation's ``triage_level``;
-- ``GET /history`` with the token: the conversation so far, so a reload continues it;
+- ``POST /history`` (or ``GET`` with the header): the conversation so far, so a reload
+  continues it;
 - ``GET /config``: the widget's labels, suggested questions and the clinic's numbers;
 - ``GET /static/widget.js`` and ``/static/widget.css``, and a demo page at ``GET /demo``.
 
@@ -179,24 +181,21 @@ class WidgetInput(InputChannel):
         return self._texts
 
     def _cors(self, request: Request) -> Dict[str, str]:
+        # Only "simple" requests (text/plain bodies, no custom headers) are made across
+        # origins, so browsers send no preflight that Rasa's own CORS handling would answer.
         origin = (request.headers.get("origin") or "").rstrip("/")
         if not origin or not ("*" in self.allowed_origins or origin in self.allowed_origins):
             return {}
-        return {
-            "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Headers": "Authorization, Content-Type",
-            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-            "Access-Control-Max-Age": "600",
-            "Vary": "Origin",
-        }
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
     def _json(self, request: Request, body: Any, status: int = 200) -> HTTPResponse:
         headers = {**SECURITY_HEADERS, **self._cors(request), "Cache-Control": "no-store"}
         return response.json(body, status=status, headers=headers)
 
-    def _session(self, request: Request) -> str:
+    def _session(self, request: Request, data: Optional[Mapping[str, Any]] = None) -> str:
         headers = {name.lower(): value for name, value in request.headers.items()}
-        session_id = self.signer.verify(bearer_token(headers))
+        token = bearer_token(headers) or (data or {}).get("token")
+        session_id = self.signer.verify(token if isinstance(token, str) else None)
         if session_id is None:
             raise RequestError(403, "invalid session")
         return session_id
@@ -204,6 +203,38 @@ class WidgetInput(InputChannel):
     async def _triage_level(self, request: Request, session_id: str) -> Optional[str]:
         tracker = await request.app.ctx.agent.tracker_store.retrieve(session_id)
         return tracker.get_slot(TRIAGE_LEVEL) if tracker is not None else None
+
+    async def _history(self, request: Request, session_id: str) -> HTTPResponse:
+        tracker = await request.app.ctx.agent.tracker_store.retrieve(session_id)
+        if tracker is None:
+            return self._json(request, {"messages": [], "triage_level": None})
+        events = [event.as_dict() for event in tracker.events]
+        return self._json(
+            request, {"messages": history(events), "triage_level": tracker.get_slot(TRIAGE_LEVEL)}
+        )
+
+    async def _reply(
+        self,
+        request: Request,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        session_id: str,
+        text: str,
+        client_id: str,
+    ) -> HTTPResponse:
+        delivery = f"{session_id}:{client_id}"
+        if not await self.dispatcher.is_first_delivery(delivery):
+            return self._json(request, {"duplicate": True, "messages": []})
+        collector = WidgetOutput()
+        try:
+            await on_new_message(
+                UserMessage(text, collector, session_id, input_channel=CHANNEL, message_id=client_id)
+            )
+        except Exception:
+            logger.exception("widget: failed to handle a message from %s", mask_identity(CHANNEL, session_id))
+            await self.dispatcher.forget(delivery)
+            return self._json(request, {"error": "server error"}, status=500)
+        level = await self._triage_level(request, session_id)
+        return self._json(request, {"messages": collector.messages, "triage_level": level})
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: health, config, session, message, history, static files and the demo page."""
@@ -213,57 +244,39 @@ class WidgetInput(InputChannel):
         async def health(request: Request) -> HTTPResponse:
             return self._json(request, {"status": "ok"})
 
-        @webhook.route("/config", methods=["GET", "OPTIONS"])
+        @webhook.route("/config", methods=["GET"])
         async def config(request: Request) -> HTTPResponse:
             return self._json(request, widget_config(self.texts, clinic_template_values()))
 
-        @webhook.route("/session", methods=["POST", "OPTIONS"])
+        @webhook.route("/session", methods=["POST"])
         async def session(request: Request) -> HTTPResponse:
-            if request.method == "OPTIONS":
-                return self._json(request, {}, status=200)
             return self._json(request, {"token": self.signer.issue()})
 
-        @webhook.route("/history", methods=["GET", "OPTIONS"])
-        async def conversation(request: Request) -> HTTPResponse:
-            if request.method == "OPTIONS":
-                return self._json(request, {}, status=200)
+        @webhook.route("/history", methods=["GET"])
+        async def read_history(request: Request) -> HTTPResponse:
             try:
                 session_id = self._session(request)
             except RequestError as error:
                 return self._json(request, {"error": error.reason}, status=error.status)
-            tracker = await request.app.ctx.agent.tracker_store.retrieve(session_id)
-            if tracker is None:
-                return self._json(request, {"messages": [], "triage_level": None})
-            events = [event.as_dict() for event in tracker.events]
-            return self._json(
-                request, {"messages": history(events), "triage_level": tracker.get_slot(TRIAGE_LEVEL)}
-            )
+            return await self._history(request, session_id)
 
-        @webhook.route("/message", methods=["POST", "OPTIONS"], stream=True)
-        async def message(request: Request) -> HTTPResponse:
-            if request.method == "OPTIONS":
-                return self._json(request, {}, status=200)
+        @webhook.route("/history", methods=["POST"], stream=True)
+        async def post_history(request: Request) -> HTTPResponse:
             try:
-                session_id = self._session(request)
-                text, client_id = parse_message_request(parse_json_object(await read_body(request)))
+                session_id = self._session(request, parse_json_object(await read_body(request)))
             except RequestError as error:
                 return self._json(request, {"error": error.reason}, status=error.status)
-            delivery = f"{session_id}:{client_id}"
-            if not await self.dispatcher.is_first_delivery(delivery):
-                return self._json(request, {"duplicate": True, "messages": []})
-            collector = WidgetOutput()
+            return await self._history(request, session_id)
+
+        @webhook.route("/message", methods=["POST"], stream=True)
+        async def message(request: Request) -> HTTPResponse:
             try:
-                await on_new_message(
-                    UserMessage(text, collector, session_id, input_channel=CHANNEL, message_id=client_id)
-                )
-            except Exception:
-                logger.exception(
-                    "widget: failed to handle a message from %s", mask_identity(CHANNEL, session_id)
-                )
-                await self.dispatcher.forget(delivery)
-                return self._json(request, {"error": "server error"}, status=500)
-            level = await self._triage_level(request, session_id)
-            return self._json(request, {"messages": collector.messages, "triage_level": level})
+                data = parse_json_object(await read_body(request))
+                session_id = self._session(request, data)
+                text, client_id = parse_message_request(data)
+            except RequestError as error:
+                return self._json(request, {"error": error.reason}, status=error.status)
+            return await self._reply(request, on_new_message, session_id, text, client_id)
 
         @webhook.route("/static/<name>", methods=["GET"])
         async def static(request: Request, name: str) -> HTTPResponse:

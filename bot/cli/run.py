@@ -12,6 +12,7 @@ from typing import List
 import yaml
 
 from bot.auth_token import resolve_token
+from bot.channels.config import describe_channels, runtime_credentials
 from bot.settings import Settings
 from bot.supervisor import Service, Supervisor
 from bot.training import QUIET_ENV, ensure_model, rasa_executable
@@ -67,7 +68,7 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
                 "--endpoints",
                 str(runtime_endpoints(settings)),
                 "--credentials",
-                str(settings.project_root / "credentials.yml"),
+                str(runtime_credentials(settings)),
             ],
             health_url=f"http://127.0.0.1:{settings.rasa_port}/",
             env=dict(CHILD_ENV),
@@ -143,5 +144,7 @@ def _print_urls(settings: Settings, services: List[Service], token: str) -> None
     if any(s.name == "dashboard" for s in services):
         lines.append(f"  Staff dashboard: http://localhost:{settings.dashboard_port}/")
     lines.append(f"  Database:        {settings.database_url}")
+    lines.append("  Channels:")
+    lines += [f"    {line}" for line in describe_channels(settings)]
     lines.append("Press Ctrl-C to stop everything.")
     print("\n".join(f"[aftercare] {line}" for line in lines), flush=True)

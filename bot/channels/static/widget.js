@@ -48,17 +48,18 @@
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
   // ---- HTTP ----
+  // Only "simple" requests (no custom headers, a text/plain body): a clinic's website can
+  // embed the widget from another origin without CORS preflights. The token travels in the body.
   function call(method, path, body) {
-    var headers = {};
-    if (body !== undefined) { headers["Content-Type"] = "application/json"; }
-    if (token) { headers.Authorization = "Bearer " + token; }
-    return fetch(BASE + path, {
-      method: method,
-      headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: "no-store",
-      credentials: "omit"
-    }).then(function (response) {
+    var init = { method: method, cache: "no-store", credentials: "omit" };
+    if (method === "POST") {
+      var payload = {};
+      Object.keys(body || {}).forEach(function (key) { payload[key] = body[key]; });
+      if (token) { payload.token = token; }
+      init.headers = { "Content-Type": "text/plain;charset=UTF-8" };
+      init.body = JSON.stringify(payload);
+    }
+    return fetch(BASE + path, init).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
         return { status: response.status, data: data };
       });
@@ -175,6 +176,7 @@
   function setTyping(on) {
     ui.typing.hidden = !on;
     ui.root.setAttribute("aria-busy", on ? "true" : "false");
+    ui.log.scrollTop = ui.log.scrollHeight;
   }
 
   function showSuggestions(show) { ui.suggestions.hidden = !show || !config.suggestions.length; }
@@ -190,7 +192,7 @@
   function restore() {
     token = loadToken();
     if (!token) { renderHistory([]); return Promise.resolve(); }
-    return reliably("GET", "/history").then(function (result) {
+    return reliably("POST", "/history", {}).then(function (result) {
       if (result.status === 403) {
         token = null;
         saveToken(null);
@@ -204,7 +206,7 @@
 
   // The first attempt reached the server but its answer was lost: read it from the history.
   function repliesFromHistory(id, tries) {
-    return reliably("GET", "/history").then(function (result) {
+    return reliably("POST", "/history", {}).then(function (result) {
       var messages = result.data.messages || [];
       var index = -1;
       messages.forEach(function (message, i) { if (message.from === "user" && message.id === id) { index = i; } });
@@ -237,6 +239,13 @@
     });
   }
 
+  // An urgent or emergency reply matters more than what follows it: show its top.
+  function reveal(nodes) {
+    var alert = nodes.filter(function (node) { return node.classList.contains("acw-alert"); })[0];
+    if (!alert) { return; }
+    ui.log.scrollTop += alert.getBoundingClientRect().top - ui.log.getBoundingClientRect().top - 8;
+  }
+
   function pump() {
     if (sending || !queue.length) { return; }
     sending = true;
@@ -244,13 +253,15 @@
     setTyping(true);
     deliver(message, 1).then(function (replies) {
       message.node.classList.remove("acw-pending");
-      replies.forEach(function (reply) { addMessage(reply, true); });
+      return replies.map(function (reply) { return addMessage(reply, true); });
     }).catch(function () {
       notice("failed");
-    }).then(function () {
+      return [];
+    }).then(function (nodes) {
       queue.shift();
       sending = false;
       setTyping(queue.length > 0);
+      reveal(nodes);
       pump();
     });
   }
