@@ -124,7 +124,7 @@ class Supervisor:
         code = 0
         while not stop.wait(0.5):
             dead = self.crashed()
-            if dead is not None:
+            if dead is not None and dead.process is not None:
                 self.out.write(
                     f"[aftercare] {dead.name} exited with code {dead.process.returncode}; stopping.\n"
                 )

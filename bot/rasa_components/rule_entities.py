@@ -29,7 +29,7 @@ _TEMPERATURE_CONTEXT = re.compile(r"temp|fever|°|º|degree|celsius|fahrenheit|t
 
 def find_temperatures(text: str) -> List[Dict[str, Any]]:
     """Return temperature mentions (value in °C) that look like body temperatures."""
-    found = []
+    found: List[Dict[str, Any]] = []
     if not _TEMPERATURE_CONTEXT.search(text):
         return found
     for match in _TEMPERATURE.finditer(text):
