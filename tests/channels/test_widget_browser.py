@@ -7,8 +7,6 @@ Set ``AFTERCARE_UPDATE_SCREENSHOTS=1`` to refresh ``docs/screenshots/widget-*.pn
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -17,54 +15,23 @@ import pytest
 from bot.channels.messages import load_channel_texts
 from bot.channels.text import tel_link
 from bot.knowledge import get_clinic_settings
-from bot.settings import PROJECT_ROOT
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, screenshot_folder
 from tests.channels.conftest import knowledge_answer, rendered_response
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 LABELS = load_channel_texts().widget
 STORAGE_PREFIX = "aftercare-widget-session:"
 
 
-def _require_chromium() -> None:
-    reason = None
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        reason = f"{CHROMIUM} not found; run: apt-get install -y chromium"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "playwright is not installed"
-    if reason and os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"browser tests must run in CI: {reason}", pytrace=False)
-    if reason:
-        pytest.skip(reason)
-
-
 @pytest.fixture()
 def screenshots(tmp_path) -> Path:
-    if os.environ.get("AFTERCARE_UPDATE_SCREENSHOTS") == "1":
-        folder = PROJECT_ROOT / "docs" / "screenshots"
-    else:
-        folder = tmp_path / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshot_folder(tmp_path)
 
 
 @pytest.fixture()
 def page(channel_stack) -> Iterator:
-    _require_chromium()
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.stack import free_port, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

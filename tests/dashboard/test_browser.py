@@ -7,8 +7,6 @@ Set ``AFTERCARE_UPDATE_SCREENSHOTS=1`` to refresh the pictures in ``docs/screens
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Iterator, List
@@ -17,42 +15,16 @@ import pytest
 
 from bot.dashboard import create_app
 from bot.dashboard.server import DashboardServer
-from bot.settings import PROJECT_ROOT
 from bot.storage import make_engine, make_session_factory, migrate, staff
 from bot.storage.flags import acknowledge, raise_flag
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, screenshot_folder
 from tests.dashboard.conftest import T0, make_settings
 from tests.storage.rasa_events import add_event, bot, create_rasa_events_table, slot, user
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 SCRIPT = "<script>alert(1)</script>"
 PATIENT = "+447700900123"
-
-
-def require_chromium() -> None:
-    reason = None
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        reason = f"{CHROMIUM} not found; run: apt-get install -y chromium"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "playwright is not installed"
-    if reason and os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"browser tests must run in CI: {reason}", pytrace=False)
-    if reason:
-        pytest.skip(reason)
 
 
 # The morning's flags, as the assistant would have raised them.
@@ -133,12 +105,7 @@ def server(tmp_path) -> Iterator[DashboardServer]:
 
 @pytest.fixture
 def screenshots(tmp_path) -> Path:
-    if os.environ.get("AFTERCARE_UPDATE_SCREENSHOTS") == "1":
-        folder = PROJECT_ROOT / "docs" / "screenshots"
-    else:
-        folder = tmp_path / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshot_folder(tmp_path)
 
 
 def test_a_reviewer_logs_in_reads_the_conversation_and_resolves_the_flag(server, screenshots):
