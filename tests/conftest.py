@@ -11,6 +11,9 @@ from bot.settings import PROJECT_ROOT
 from bot.training import ensure_model
 from tests.stack import Stack, start_stack
 
+# Database fixtures (SQLite and a real PostgreSQL) shared by the storage and dashboard tests.
+pytest_plugins = ["tests.database_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def project_root() -> Path:

@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 from typing import Dict, Iterator, Optional
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
@@ -18,31 +17,11 @@ from bot.settings import Settings
 from bot.storage import make_engine, make_session_factory, staff
 from bot.storage.flags import raise_flag
 from bot.storage.models import Base, Flag
-from tests import postgres
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORDS = {"nurse": "nurse-password-1", "boss": "boss-password-1"}
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        staff, "password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[postgres.PostgresServer]:
-    with postgres.shared_server() as server:
-        yield server
-
-
-@pytest.fixture(params=postgres.DATABASES)
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    with postgres.empty_database(request, tmp_path) as url:
-        yield url
 
 
 @pytest.fixture
