@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Mapping, Optional
+from typing import Dict, List, Mapping, Optional
+
+from bot.settings import Settings
 
 MIN_SECRET_LENGTH = 32
 
@@ -68,7 +72,20 @@ def load_secret(name: str, *, var_dir: Path, env: Optional[Mapping[str, str]] = 
         value = path.read_text(encoding="utf-8").strip()
         if len(value) >= MIN_SECRET_LENGTH:
             return value
-    return rotate_secret(name, var_dir=var_dir)
+        return rotate_secret(name, var_dir=var_dir)
+    return _generate_once(path)
+
+
+def _generate_once(path: Path) -> str:
+    """Create ``path`` with a new value unless a process starting alongside created it first."""
+    value = secrets.token_urlsafe(48)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    return value
 
 
 def rotate_secret(name: str, *, var_dir: Path) -> str:
@@ -77,3 +94,49 @@ def rotate_secret(name: str, *, var_dir: Path) -> str:
     value = secrets.token_urlsafe(48)
     _write_private(secrets_dir(var_dir) / name, value)
     return value
+
+
+def secret_names() -> List[str]:
+    """Return the names ``load_secret`` knows, sorted."""
+    return sorted(SECRET_VARIABLES)
+
+
+def pinned_by(name: str, env: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """Return the environment variable that pins ``name``, if it is set; rotating must happen there."""
+    variable = _check_name(name)
+    return variable if (env or {}).get(variable) else None
+
+
+@dataclass(frozen=True)
+class SecretStatus:
+    """Where one secret comes from (never its value)."""
+
+    name: str
+    variable: str
+    source: str  # environment, generated, not yet generated
+    changed_at: Optional[datetime]
+
+
+def describe_secrets(*, var_dir: Path, env: Optional[Mapping[str, str]] = None) -> List[SecretStatus]:
+    """Say for every secret whether the environment pins it or a generated file holds it."""
+    statuses = []
+    for name in secret_names():
+        variable = SECRET_VARIABLES[name]
+        path = var_dir / "secrets" / name
+        changed_at = None
+        if (env or {}).get(variable):
+            source = "environment"
+        elif path.exists():
+            source = "generated"
+            changed_at = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        else:
+            source = "not yet generated"
+        statuses.append(SecretStatus(name, variable, source, changed_at))
+    return statuses
+
+
+def configured_secrets(settings: Settings) -> Dict[str, str]:
+    """Return the pinning environment variables that ``settings`` saw (for ``load_secret(env=)``)."""
+    env = {variable: settings.extra.get(variable, "") for variable in SECRET_VARIABLES.values()}
+    env["RASA_AUTH_TOKEN"] = settings.rasa_auth_token or ""
+    return {variable: value for variable, value in env.items() if value}

@@ -13,8 +13,6 @@ from typing import Mapping, Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_SECRET = "dev-insecure-secret-change-me"
-
 
 def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     value = env.get(name)
@@ -35,7 +33,8 @@ class Settings:
     action_port: int = 5055
     dashboard_port: int = 5056
     environment: str = "development"
-    secret_key: str = DEFAULT_SECRET
+    # Only what the environment pins; otherwise ``bot.secrets_store`` generates one under var/.
+    secret_key: Optional[str] = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +55,6 @@ class Settings:
             action_port=int(env.get("ACTION_PORT", "5055")),
             dashboard_port=int(env.get("DASHBOARD_PORT", "5056")),
             environment=env.get("AFTERCARE_ENV", "development"),
-            secret_key=env.get("AFTERCARE_SECRET_KEY", DEFAULT_SECRET),
+            secret_key=env.get("AFTERCARE_SECRET_KEY") or None,
             extra={k: v for k, v in env.items() if k.startswith("AFTERCARE_")},
         )

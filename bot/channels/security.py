@@ -9,18 +9,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
+from bot.secrets_store import load_secret
 from bot.settings import Settings
 
 META_SIGNATURE_PREFIX = "sha256="
-WIDGET_SECRET_FILE = "widget_secret"
+WIDGET_SECRET_NAME = "widget_session_secret"
 MIN_SECRET_LENGTH = 16
 
 
@@ -100,30 +99,14 @@ class SessionSigner:
 
 
 def widget_secret(settings: Settings, configured: Optional[str]) -> bytes:
-    """Return the widget signing secret: the configured one, or in development one kept in ``var/``.
+    """Return the widget signing secret: the configured one, else the one generated under ``var/secrets/``.
 
-    Outside development a generated secret would differ between replicas and vanish with
-    the container, logging every patient out, so it must be configured.
+    There is no default in any mode. Replicas must share ``var/secrets/`` or set
+    ``AFTERCARE_WIDGET_SECRET``; ``aftercare secrets rotate widget_session_secret`` (and a
+    restart of Rasa) invalidates every widget session it signed.
     """
     if configured:
         if len(configured) < MIN_SECRET_LENGTH:
             raise ChannelConfigError(f"AFTERCARE_WIDGET_SECRET needs at least {MIN_SECRET_LENGTH} characters")
         return configured.encode("utf-8")
-    if settings.environment != "development":
-        raise ChannelConfigError("set AFTERCARE_WIDGET_SECRET to use the website widget outside development")
-    return _stored_secret(settings.var_dir / WIDGET_SECRET_FILE)
-
-
-def _stored_secret(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        value = path.read_text(encoding="ascii").strip()
-        if len(value) >= MIN_SECRET_LENGTH:
-            return value.encode("ascii")
-        raise ChannelConfigError(f"{path} is too short; delete it to generate a new one") from None
-    value = secrets.token_hex(32)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(value + "\n")
-    return value.encode("ascii")
+    return load_secret(WIDGET_SECRET_NAME, var_dir=settings.var_dir).encode("utf-8")

@@ -16,9 +16,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.alerts.config import AlertConfig
 from bot.dashboard import admin, auth, flags, presentation, queue
-from bot.dashboard.config import DashboardConfig, check_secret_key
+from bot.dashboard.config import DashboardConfig, session_key_source
 from bot.dashboard.db import EXTENSION, DashboardState
-from bot.dashboard.security import SessionInterface, add_security_headers, enforce_login_and_csrf
+from bot.dashboard.security import (
+    SessionInterface,
+    add_security_headers,
+    audit_request,
+    enforce_login_and_csrf,
+)
 from bot.settings import Settings
 from bot.storage import make_engine, make_session_factory
 
@@ -30,19 +35,20 @@ def create_app(
 ) -> Flask:
     """Build the dashboard for ``settings`` (default: from the environment).
 
-    Refuses to start outside development with the default or a short secret key.
-    ``session_factory`` lets tests and the CLI share an engine; otherwise one is made
+    Signs sessions with ``AFTERCARE_SECRET_KEY`` if set (refusing a short one), else with a
+    key generated once into ``var/secrets/``; there is no default key. ``session_factory``
+    lets tests and the CLI share an engine; otherwise one is made
     from ``settings.database_url``. The schema must exist (``aftercare db upgrade``).
     """
     settings = settings or Settings.from_env()
-    check_secret_key(settings)
+    session_key = session_key_source(settings)
     config = DashboardConfig.from_settings(settings)
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
 
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=session_key(),
         SESSION_COOKIE_NAME="aftercare_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -63,10 +69,12 @@ def create_app(
         config=config,
         alerts=AlertConfig.from_settings(settings),
         session_factory=session_factory,
+        session_key=session_key,
     )
 
     app.before_request(enforce_login_and_csrf)
     app.after_request(add_security_headers)
+    app.after_request(audit_request)
     presentation.install(app)
     for blueprint in (auth.bp, queue.bp, flags.bp, admin.bp):
         app.register_blueprint(blueprint)

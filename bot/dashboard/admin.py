@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from bot.dashboard.db import record, state, transaction
 from bot.dashboard.security import admin_required
-from bot.storage import audit, outbox, staff
+from bot.storage import audit, login_throttle, outbox, staff
 from bot.storage.db import utcnow
 from bot.storage.models import AlertOutbox, Flag, StaffUser
 from bot.storage.vocabulary import STAFF_ROLES
@@ -127,4 +127,19 @@ def alert_retry(alert_id: int) -> Response:
         if requeued is not None:
             record(db, "alert.retry", target=f"alert:{alert_id}", detail=f"flag={requeued.flag_id}")
     flash("alert_requeued" if requeued is not None else "alert_not_requeued", "info")
+    return redirect(url_for("admin.alerts"))
+
+
+@bp.route("/security-alerts/<int:alert_id>/dismiss", methods=["POST"])
+@admin_required
+def security_alert_dismiss(alert_id: int) -> Response:
+    """Mark a security alert (e.g. repeated failed logins) as seen; the audit log keeps the details."""
+    with transaction() as db:
+        dismissed = login_throttle.dismiss_alert(
+            session=db, alert_id=alert_id, by=g.user.username, now=utcnow()
+        )
+        if dismissed is None:
+            abort(404)
+        record(db, "security_alert.dismiss", target=f"staff:{dismissed.subject}", detail=dismissed.kind)
+    flash("security_alert_dismissed", "info")
     return redirect(url_for("admin.alerts"))

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from bot.alerts.config import flag_from, int_from
-from bot.settings import DEFAULT_SECRET, Settings
-from bot.storage.staff import LockoutPolicy
+from bot.secrets_store import MIN_SECRET_LENGTH, load_secret
+from bot.settings import Settings
+from bot.storage.login_throttle import ThrottlePolicy
 
-MIN_SECRET_LENGTH = 32
+SESSION_KEY_NAME = "dashboard_session_key"
 
 
 class InsecureSecretKeyError(RuntimeError):
-    """Raised when the dashboard would sign sessions with a guessable key outside development."""
+    """Raised when ``AFTERCARE_SECRET_KEY`` is set to something too short to be a real key."""
 
 
 @dataclass(frozen=True)
 class DashboardConfig:
-    """How the dashboard behaves: cookies, sessions, lockout, time zone, proxies."""
+    """How the dashboard behaves: cookies, sessions, login throttling, time zone, proxies."""
 
     https: bool = False
     session_lifetime: timedelta = timedelta(hours=8)
-    lockout: LockoutPolicy = LockoutPolicy()
+    throttle: ThrottlePolicy = ThrottlePolicy()
     timezone: str = "UTC"
     trusted_proxies: int = 0
     page_size: int = 50
@@ -38,9 +40,12 @@ class DashboardConfig:
         config = cls(
             https=flag_from(extra, "AFTERCARE_DASHBOARD_HTTPS"),
             session_lifetime=timedelta(hours=int_from(extra, "AFTERCARE_DASHBOARD_SESSION_HOURS", 8)),
-            lockout=LockoutPolicy(
-                max_failures=int_from(extra, "AFTERCARE_LOGIN_MAX_FAILURES", 5),
-                duration=timedelta(minutes=int_from(extra, "AFTERCARE_LOGIN_LOCKOUT_MINUTES", 15)),
+            throttle=ThrottlePolicy(
+                free_failures=int_from(extra, "AFTERCARE_LOGIN_FREE_FAILURES", 3),
+                base_delay=timedelta(seconds=int_from(extra, "AFTERCARE_LOGIN_DELAY_SECONDS", 2)),
+                max_delay=timedelta(minutes=int_from(extra, "AFTERCARE_LOGIN_MAX_DELAY_MINUTES", 15)),
+                address_free_failures=int_from(extra, "AFTERCARE_LOGIN_ADDRESS_FREE_FAILURES", 20),
+                alert_failures=int_from(extra, "AFTERCARE_LOGIN_ALERT_FAILURES", 5),
             ),
             timezone=extra.get("AFTERCARE_TIMEZONE") or "UTC",
             trusted_proxies=int_from(extra, "AFTERCARE_DASHBOARD_TRUSTED_PROXIES", 0),
@@ -49,13 +54,21 @@ class DashboardConfig:
         return config
 
 
-def check_secret_key(settings: Settings) -> None:
-    """Refuse the default or a short secret key anywhere but in development."""
-    if settings.environment == "development":
-        return
-    if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < MIN_SECRET_LENGTH:
-        raise InsecureSecretKeyError(
-            f"AFTERCARE_SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters "
-            f"when AFTERCARE_ENV is {settings.environment!r}; generate one with: "
-            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
-        )
+def session_key_source(settings: Settings) -> Callable[[], str]:
+    """Return how to read the session signing key: pinned by the environment, else generated.
+
+    A generated key is read again on every request, so ``aftercare secrets rotate
+    dashboard_session_key`` logs everybody out at once, without a restart.
+    """
+    pinned = settings.secret_key
+    if pinned:
+        if len(pinned) < MIN_SECRET_LENGTH:
+            raise InsecureSecretKeyError(
+                f"AFTERCARE_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters; "
+                "unset it to have one generated into var/secrets/, or generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return lambda: pinned
+    var_dir = settings.var_dir
+    load_secret(SESSION_KEY_NAME, var_dir=var_dir)  # generate it now, not on the first request
+    return lambda: load_secret(SESSION_KEY_NAME, var_dir=var_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from flask import current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,7 @@ class DashboardState:
     config: DashboardConfig
     alerts: AlertConfig
     session_factory: sessionmaker
+    session_key: Callable[[], str]
 
 
 def state() -> DashboardState:
@@ -56,3 +57,4 @@ def record(
     user = g.get("user")
     name = actor or (user.username if user is not None else "anonymous")
     audit.record(session=db, actor=name, action=action, target=target, detail=detail, ip=client_ip())
+    g.audited = True

@@ -12,9 +12,11 @@ from flask import Flask, g
 
 from bot.dashboard.db import state, transaction
 from bot.dashboard.security import csrf_token
+from bot.storage.login_throttle import open_alerts
 from bot.storage.masking import mask_identity
 from bot.storage.models import Flag
 from bot.storage.outbox import count_problem_alerts
+from bot.storage.vocabulary import ROLE_ADMIN
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 
@@ -61,8 +63,15 @@ def install(app: Flask) -> None:
 
     @app.context_processor
     def _page_context() -> Dict[str, Any]:
-        context: Dict[str, Any] = {"timezone_name": state().config.timezone, "problem_alerts": 0}
-        if g.get("user") is not None:
+        context: Dict[str, Any] = {
+            "timezone_name": state().config.timezone,
+            "problem_alerts": 0,
+            "security_alerts": [],
+        }
+        user = g.get("user")
+        if user is not None:
             with transaction() as db:
                 context["problem_alerts"] = count_problem_alerts(session=db)
+                if user.role == ROLE_ADMIN:
+                    context["security_alerts"] = open_alerts(session=db)
         return context

@@ -12,11 +12,15 @@ import hmac
 import secrets
 from functools import wraps
 from typing import Any, Callable, Optional, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
-from bot.dashboard.db import transaction
+from bot.dashboard.db import EXTENSION, record, transaction
+from bot.storage import staff_sessions
+from bot.storage.db import utcnow
 from bot.storage.models import StaffUser
 from bot.storage.vocabulary import ROLE_ADMIN
 
@@ -39,7 +43,16 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Mark the session cookie Secure when configured, or whenever the request came over HTTPS."""
+    """Sign with the current key (so rotation applies at once); Secure over HTTPS or when configured."""
+
+    def get_signing_serializer(self, app: Flask) -> Optional[URLSafeTimedSerializer]:
+        key = app.extensions[EXTENSION].session_key()
+        return URLSafeTimedSerializer(
+            key,
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+        )
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
@@ -59,11 +72,12 @@ def csrf_token() -> str:
     return str(token)
 
 
-def start_session(user: StaffUser) -> None:
-    """Log ``user`` in with a brand-new session (and CSRF token)."""
+def start_session(user: StaffUser, token: str) -> None:
+    """Log ``user`` in with a brand-new cookie (and CSRF token) naming server-side session ``token``."""
     session.clear()
     session.permanent = True
     session["user_id"] = user.id
+    session["sid"] = token
     session["fingerprint"] = password_fingerprint(user)
     csrf_token()
 
@@ -73,7 +87,8 @@ def _load_user() -> Optional[StaffUser]:
     if user_id is None:
         return None
     with transaction() as db:
-        user = db.get(StaffUser, user_id)
+        live = staff_sessions.live(session=db, token=session.get("sid"), now=utcnow())
+        user = db.get(StaffUser, user_id) if live is not None and live.user_id == user_id else None
     if user is None or not user.active or session.get("fingerprint") != password_fingerprint(user):
         session.clear()
         return None
@@ -81,10 +96,19 @@ def _load_user() -> Optional[StaffUser]:
 
 
 def safe_next(target: Optional[str]) -> Optional[str]:
-    """Allow only same-site paths as a post-login destination."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Allow only a same-site path (``/queue?x=1``) as the post-login destination.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as ``/``, so ``/<tab>/evil``
+    or ``/<backslash>evil`` would leave the site: only printable ASCII without a backslash passes.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(not 0x21 <= ord(char) <= 0x7E or char == "\\" for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def enforce_login_and_csrf() -> Optional[Response]:
@@ -94,6 +118,7 @@ def enforce_login_and_csrf() -> Optional[Response]:
         return None
     g.user = _load_user()
     if request.endpoint not in PUBLIC_ENDPOINTS and g.user is None:
+        g.denied = "login_required"
         if request.method in SAFE_METHODS:
             return cast(Response, redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
         abort(401)
@@ -101,8 +126,33 @@ def enforce_login_and_csrf() -> Optional[Response]:
         sent = request.form.get(CSRF_FIELD, "")
         expected = session.get(CSRF_FIELD, "")
         if not expected or not hmac.compare_digest(str(sent).encode(), str(expected).encode()):
+            g.denied = "csrf"
             abort(400, description="csrf")
     return None
+
+
+def audit_request(response: Response) -> Response:
+    """Run after every request: audit each authenticated page and each denied request.
+
+    Views that write a more specific entry (a login, a flag resolved) are not audited twice.
+    Only the path goes in, never the query string (filters could hold patient words).
+    """
+    if request.endpoint == "static" or g.get("audited"):
+        return response
+    denied = g.get("denied") or ("forbidden" if response.status_code == 403 else None)
+    if denied is None and g.get("user") is None:
+        return response
+    with transaction() as db:
+        if denied is not None:
+            record(db, "access.denied", target=request.path[:255], detail=f"{request.method} {denied}")
+        else:
+            record(
+                db,
+                "page.view",
+                target=request.path[:255],
+                detail=f"{request.method} {request.endpoint} {response.status_code}",
+            )
+    return response
 
 
 def add_security_headers(response: Response) -> Response:

@@ -11,14 +11,25 @@ import threading
 from typing import Optional
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without the ``Server: Werkzeug/x Python/y`` banner on every response."""
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "server":
+            return
+        super().send_header(keyword, value)
 
 
 class DashboardServer:
     """One running dashboard: serve in the foreground or in a background thread."""
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 5056) -> None:
-        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self.server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=QuietRequestHandler
+        )
         self._thread: Optional[threading.Thread] = None
 
     @property

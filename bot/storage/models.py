@@ -192,3 +192,6 @@ event.listen(AuditEntry, "before_delete", _refuse_change)
 for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
     for _statement in _statements:
         event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+# Security tables (sessions, login throttling, security alerts) join the same metadata.
+from bot.storage import security_models  # noqa: E402,F401

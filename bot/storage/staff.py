@@ -1,10 +1,10 @@
-"""Staff accounts: argon2 password hashes, roles, and lockout after repeated failed logins."""
+"""Staff accounts: argon2 password hashes, roles, and throttled logins (never a hard lockout)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import List, Optional
 
 from argon2 import PasswordHasher
@@ -12,7 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.storage import login_throttle, staff_sessions
 from bot.storage.db import utcnow
+from bot.storage.login_throttle import ThrottlePolicy
 from bot.storage.models import StaffUser
 from bot.storage.vocabulary import ROLE_ADMIN, STAFF_ROLES
 
@@ -36,19 +38,12 @@ class StaffError(ValueError):
 
 
 @dataclass(frozen=True)
-class LockoutPolicy:
-    """How many failed logins lock an account, and for how long."""
-
-    max_failures: int = 5
-    duration: timedelta = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
 class LoginResult:
     """What happened to a login attempt. ``reason`` is for the audit log, never for the user."""
 
     user: Optional[StaffUser]
-    reason: str  # ok, unknown_user, bad_password, disabled, locked
+    reason: str  # ok, unknown_user, bad_password, disabled, throttled
+    alert_raised: bool = False  # this failure opened a security alert for admins
 
     @property
     def ok(self) -> bool:
@@ -111,12 +106,14 @@ def create_staff(
     return user
 
 
-def set_password(*, session: Session, user: StaffUser, password: str) -> None:
-    """Replace the password and clear any lockout."""
+def set_password(*, session: Session, user: StaffUser, password: str, now: Optional[datetime] = None) -> None:
+    """Replace the password and end every session the person had open."""
     _check_password(password)
     user.password_hash = password_hasher.hash(password)
     user.failed_logins = 0
     user.locked_until = None
+    session.flush()
+    staff_sessions.end_all(session=session, user_id=user.id, reason="password_changed", now=now or utcnow())
 
 
 def set_active(*, session: Session, user: StaffUser, active: bool) -> None:
@@ -124,9 +121,10 @@ def set_active(*, session: Session, user: StaffUser, active: bool) -> None:
     if not active and user.active and user.role == ROLE_ADMIN and count_active_admins(session=session) <= 1:
         raise StaffError("last_admin", "cannot disable the last enabled admin account")
     user.active = active
-    if active:
-        user.failed_logins = 0
-        user.locked_until = None
+    user.failed_logins = 0
+    user.locked_until = None
+    if not active:
+        staff_sessions.end_all(session=session, user_id=user.id, reason="disabled", now=utcnow())
 
 
 def authenticate(
@@ -134,34 +132,38 @@ def authenticate(
     session: Session,
     username: str,
     password: str,
-    policy: LockoutPolicy = LockoutPolicy(),
+    address: Optional[str] = None,
+    policy: ThrottlePolicy = ThrottlePolicy(),
     now: Optional[datetime] = None,
 ) -> LoginResult:
-    """Check a login attempt, counting failures and locking the account after too many."""
+    """Check a login attempt from ``address``; failures delay only this user at this address.
+
+    Every attempt verifies exactly one argon2 hash (a dummy one for unknown or throttled
+    attempts), so the answer takes as long whatever the reason it fails.
+    """
     now = now or utcnow()
-    user = get_staff(session=session, username=username)
-    if user is None:
+    name = normalise_username(username)[:64]
+    user = get_staff(session=session, username=name)
+    if login_throttle.blocked_until(session=session, username=name, address=address, now=now) is not None:
         _verify(_dummy_hash(), password)
-        return LoginResult(None, "unknown_user")
-    if user.is_locked(now):
-        return LoginResult(user, "locked")
-    if not _verify(user.password_hash, password):
-        if user.locked_until is not None:
-            # The previous lockout has expired: start counting afresh.
-            user.failed_logins = 0
-            user.locked_until = None
-        user.failed_logins += 1
-        if user.failed_logins >= policy.max_failures:
-            user.locked_until = now + policy.duration
-        return LoginResult(user, "bad_password")
-    if not user.active:
-        return LoginResult(user, "disabled")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if password_hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = password_hasher.hash(password)
-    return LoginResult(user, "ok")
+        return LoginResult(user, "throttled")
+    matches = _verify(user.password_hash if user is not None else _dummy_hash(), password)
+    if user is not None and matches and user.active:
+        login_throttle.record_success(session=session, username=name, address=address)
+        user.last_login_at = now
+        if password_hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = password_hasher.hash(password)
+        return LoginResult(user, "ok")
+    reason = "unknown_user" if user is None else ("bad_password" if not matches else "disabled")
+    failures = login_throttle.record_failure(
+        session=session, username=name, address=address, now=now, policy=policy
+    )
+    alert = False
+    if failures >= policy.alert_failures:
+        alert = login_throttle.raise_alert(
+            session=session, username=name, address=address, failures=failures, now=now
+        )
+    return LoginResult(user, reason, alert_raised=alert)
 
 
 def _dummy_hash() -> str:

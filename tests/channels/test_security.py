@@ -103,7 +103,7 @@ def _settings(tmp_path, environment="development") -> Settings:
 
 def test_configured_widget_secret_is_used(tmp_path):
     assert widget_secret(_settings(tmp_path), "a" * 20) == b"a" * 20
-    assert not (tmp_path / "widget_secret").exists()
+    assert not (tmp_path / "secrets" / "widget_session_secret").exists()
 
 
 def test_short_widget_secret_is_refused(tmp_path):
@@ -111,15 +111,10 @@ def test_short_widget_secret_is_refused(tmp_path):
         widget_secret(_settings(tmp_path), "short")
 
 
-def test_development_generates_and_keeps_a_private_secret(tmp_path):
-    first = widget_secret(_settings(tmp_path), None)
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_every_mode_generates_and_keeps_a_private_secret(tmp_path, environment):
+    first = widget_secret(_settings(tmp_path, environment), None)
     assert len(first) >= 32
-    assert widget_secret(_settings(tmp_path), None) == first
-    mode = stat.S_IMODE(os.stat(tmp_path / "widget_secret").st_mode)
+    assert widget_secret(_settings(tmp_path, environment), None) == first
+    mode = stat.S_IMODE(os.stat(tmp_path / "secrets" / "widget_session_secret").st_mode)
     assert mode == 0o600
-
-
-def test_production_requires_a_configured_secret(tmp_path):
-    with pytest.raises(ChannelConfigError):
-        widget_secret(_settings(tmp_path, "production"), None)
-    assert not (tmp_path / "widget_secret").exists()

@@ -1,4 +1,4 @@
-"""Staff accounts: hashing, roles, lockout after repeated failures."""
+"""Staff accounts: hashing, roles, throttling per (user, address) instead of a lockout."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.storage import staff
-from bot.storage.staff import LockoutPolicy, StaffError
+from bot.storage.login_throttle import ThrottlePolicy, open_alerts
+from bot.storage.staff import StaffError
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery"
@@ -18,8 +19,10 @@ def nurse(session):
     return staff.create_staff(session=session, username="Nurse.Joy", password=PASSWORD, role="reviewer")
 
 
-def login(session, password, *, username="nurse.joy", now=T0, policy=LockoutPolicy()):
-    return staff.authenticate(session=session, username=username, password=password, now=now, policy=policy)
+def login(session, password, *, username="nurse.joy", now=T0, policy=ThrottlePolicy(), address="10.0.0.1"):
+    return staff.authenticate(
+        session=session, username=username, password=password, now=now, policy=policy, address=address
+    )
 
 
 def test_passwords_are_stored_as_argon2_hashes(nurse):
@@ -57,30 +60,59 @@ def test_wrong_credentials_fail(session, nurse, username, password, reason):
     assert not result.ok and result.reason == reason
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(session, nurse):
-    for attempt in range(4):
-        assert login(session, "wrong password!", now=T0 + timedelta(seconds=attempt)).reason == "bad_password"
-    assert nurse.locked_until is None
-    login(session, "wrong password!", now=T0 + timedelta(seconds=4))
-    assert nurse.locked_until == T0 + timedelta(seconds=4, minutes=15)
-    assert login(session, PASSWORD, now=T0 + timedelta(minutes=10)).reason == "locked"
-    assert login(session, PASSWORD, now=T0 + timedelta(minutes=20)).ok
-    assert (nurse.failed_logins, nurse.locked_until) == (0, None)
+def test_failures_delay_only_the_same_user_at_the_same_address_and_the_delay_grows(session, nurse):
+    policy = ThrottlePolicy(free_failures=3, base_delay=timedelta(seconds=10), alert_failures=100)
+    for attempt in range(3):
+        assert login(session, "wrong password!", now=T0 + timedelta(seconds=attempt), policy=policy).reason == (
+            "bad_password"
+        )
+    # The third failure (at T0+2s) holds this pair back for 10 s, the fourth for 20 s.
+    assert login(session, PASSWORD, now=T0 + timedelta(seconds=5), policy=policy).reason == "throttled"
+    assert login(session, PASSWORD, now=T0 + timedelta(seconds=5), policy=policy, address="10.0.0.2").ok
+    assert login(session, "wrong password!", now=T0 + timedelta(seconds=12), policy=policy).reason == (
+        "bad_password"
+    )
+    assert login(session, PASSWORD, now=T0 + timedelta(seconds=30), policy=policy).reason == "throttled"
+    assert login(session, PASSWORD, now=T0 + timedelta(seconds=33), policy=policy).ok
+    # Success forgets the pair's failures: one more mistake is free again.
+    assert login(session, "wrong password!", now=T0 + timedelta(seconds=34), policy=policy).reason == (
+        "bad_password"
+    )
+    assert login(session, PASSWORD, now=T0 + timedelta(seconds=34), policy=policy).ok
 
 
-def test_the_lockout_policy_is_configurable(session, nurse):
-    policy = LockoutPolicy(max_failures=2, duration=timedelta(minutes=1))
-    login(session, "wrong password!", policy=policy)
-    login(session, "wrong password!", policy=policy)
-    assert login(session, PASSWORD, policy=policy, now=T0 + timedelta(seconds=30)).reason == "locked"
-    assert login(session, PASSWORD, policy=policy, now=T0 + timedelta(minutes=2)).ok
+def test_throttled_attempts_check_no_password_and_unknown_users_are_throttled_too(session, nurse):
+    policy = ThrottlePolicy(free_failures=1, base_delay=timedelta(minutes=5), alert_failures=100)
+    assert login(session, "wrong", username="nobody", policy=policy).reason == "unknown_user"
+    assert login(session, "wrong", username="nobody", policy=policy).reason == "throttled"
+    assert login(session, "wrong password!", policy=policy).reason == "bad_password"
+    assert login(session, PASSWORD, policy=policy).reason == "throttled"
 
 
-def test_disabled_accounts_cannot_log_in_and_enabling_clears_the_lockout(session, nurse):
+def test_one_address_trying_many_names_is_throttled(session, nurse):
+    policy = ThrottlePolicy(address_free_failures=3, base_delay=timedelta(minutes=5), alert_failures=100)
+    for name in ("a1", "a2", "a3"):
+        login(session, "wrong", username=name, policy=policy)
+    assert login(session, PASSWORD, policy=policy).reason == "throttled"
+    assert login(session, PASSWORD, policy=policy, address="10.0.0.9").ok
+
+
+def test_repeated_failures_for_one_account_open_one_alert_for_admins(session, nurse):
+    policy = ThrottlePolicy(free_failures=100, alert_failures=3)
+    results = [
+        login(session, "wrong password!", address=f"10.0.0.{n}", policy=policy, now=T0 + timedelta(seconds=n))
+        for n in range(5)
+    ]
+    assert [result.alert_raised for result in results] == [False, False, True, False, False]
+    (alert,) = open_alerts(session=session)
+    assert (alert.subject, alert.count) == ("nurse.joy", 5)
+    assert alert.addresses == "10.0.0.2,10.0.0.3,10.0.0.4"
+
+
+def test_disabled_accounts_cannot_log_in(session, nurse):
     staff.create_staff(session=session, username="admin", password=PASSWORD, role="admin")
     staff.set_active(session=session, user=nurse, active=False)
     assert login(session, PASSWORD).reason == "disabled"
-    nurse.locked_until = T0 + timedelta(hours=1)
     staff.set_active(session=session, user=nurse, active=True)
     assert login(session, PASSWORD).ok
 

@@ -1,0 +1,62 @@
+"""``aftercare secrets list|rotate NAME``: the keys that sign or authenticate, never their values.
+
+Keys come from the environment when set there, else from files generated once under
+``var/secrets/`` (0600). Rotating writes a new random value: whatever the old one
+signed stops working (dashboard sessions at once, the others when their server restarts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.cli.common import cli_actor, database
+from bot.secrets_store import configured_secrets, describe_secrets, pinned_by, rotate_secret, secret_names
+from bot.settings import Settings
+from bot.storage import audit
+
+# Who reads each key, and when a rotation takes effect there.
+TAKES_EFFECT = {
+    "dashboard_session_key": "at once: every dashboard session ends",
+    "widget_session_secret": "when Rasa restarts: open widget sessions start afresh",
+    "action_server_secret": "when Rasa and the action server restart",
+    "rasa_auth_token": "when Rasa restarts: tools need the new token",
+}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``secrets`` subcommands."""
+    parser = subparsers.add_parser("secrets", help="list or rotate signing keys and tokens")
+    commands = parser.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)
+    listing = commands.add_parser("list", help="show where each key comes from (never its value)")
+    listing.set_defaults(func=_list)
+    rotate = commands.add_parser("rotate", help="replace a generated key with a new random one")
+    rotate.add_argument("name", choices=secret_names())
+    rotate.set_defaults(func=_rotate)
+
+
+def _list(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    print(f"{'NAME':<24} {'VARIABLE':<26} {'SOURCE':<18} GENERATED (UTC)")
+    for status in describe_secrets(var_dir=settings.var_dir, env=configured_secrets(settings)):
+        when = status.changed_at.strftime("%Y-%m-%d %H:%M") if status.changed_at else ""
+        print(f"{status.name:<24} {status.variable:<26} {status.source:<18} {when}")
+    print(f"generated keys live in {settings.var_dir / 'secrets'}")
+    return 0
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    variable = pinned_by(args.name, configured_secrets(settings))
+    if variable is not None:
+        print(
+            f"error: {args.name} comes from the environment variable {variable}; "
+            "set a new value there (and restart), or unset it to use a generated key",
+            file=sys.stderr,
+        )
+        return 1
+    rotate_secret(args.name, var_dir=settings.var_dir)
+    with database(settings) as factory, factory.begin() as session:
+        audit.record(session=session, actor=cli_actor(), action="secret.rotate", target=f"secret:{args.name}")
+    print(f"rotated {args.name}; takes effect {TAKES_EFFECT[args.name]}")
+    return 0
