@@ -86,11 +86,22 @@ def _count(session: Session, key: str, now: datetime, policy: ThrottlePolicy, fr
 
 
 def record_failure(
-    *, session: Session, username: str, address: Optional[str], now: datetime, policy: ThrottlePolicy
+    *,
+    session: Session,
+    username: str,
+    address: Optional[str],
+    now: datetime,
+    policy: ThrottlePolicy,
+    throttled: bool = False,
 ) -> int:
-    """Count one failed login; return the failures for this account from every address."""
-    _count(session, pair_key(username, address), now, policy, policy.free_failures)
-    _count(session, address_key(address), now, policy, policy.address_free_failures)
+    """Count one failed login; return the failures for this account from every address.
+
+    An attempt refused while throttled counts for the account (admins should see it) but
+    does not lengthen the delay: the wait grows with the passwords actually checked.
+    """
+    if not throttled:
+        _count(session, pair_key(username, address), now, policy, policy.free_failures)
+        _count(session, address_key(address), now, policy, policy.address_free_failures)
     return _count(session, user_key(username), now, policy, None)
 
 

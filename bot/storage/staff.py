@@ -144,19 +144,26 @@ def authenticate(
     now = now or utcnow()
     name = normalise_username(username)[:64]
     user = get_staff(session=session, username=name)
-    if login_throttle.blocked_until(session=session, username=name, address=address, now=now) is not None:
+    throttled = login_throttle.blocked_until(session=session, username=name, address=address, now=now)
+    if throttled is not None:
         _verify(_dummy_hash(), password)
-        return LoginResult(user, "throttled")
-    matches = _verify(user.password_hash if user is not None else _dummy_hash(), password)
-    if user is not None and matches and user.active:
-        login_throttle.record_success(session=session, username=name, address=address)
-        user.last_login_at = now
-        if password_hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = password_hasher.hash(password)
-        return LoginResult(user, "ok")
-    reason = "unknown_user" if user is None else ("bad_password" if not matches else "disabled")
+        reason = "throttled"
+    else:
+        matches = _verify(user.password_hash if user is not None else _dummy_hash(), password)
+        if user is not None and matches and user.active:
+            login_throttle.record_success(session=session, username=name, address=address)
+            user.last_login_at = now
+            if password_hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = password_hasher.hash(password)
+            return LoginResult(user, "ok")
+        reason = "unknown_user" if user is None else ("bad_password" if not matches else "disabled")
     failures = login_throttle.record_failure(
-        session=session, username=name, address=address, now=now, policy=policy
+        session=session,
+        username=name,
+        address=address,
+        now=now,
+        policy=policy,
+        throttled=reason == "throttled",
     )
     alert = False
     if failures >= policy.alert_failures:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.routing import Rule
 
+from bot.storage import audit
 from tests.dashboard.conftest import add_flag
 
 PUBLIC = {"static", "auth.login"}
@@ -43,14 +44,85 @@ def test_the_login_redirect_returns_to_the_page_asked_for(client, auth):
     assert response.headers["Location"] == "/admin/staff"
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/ /evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "evil.example",
+        "/\u3000/evil.example",
+    ],
+)
 def test_the_login_redirect_stays_on_this_site(client, auth, target):
     token = auth.csrf()
     response = client.post(
-        f"/login?next={target}",
+        "/login",
+        query_string={"next": target},
         data={"username": "nurse", "password": "nurse-password-1", "csrf_token": token},
     )
     assert response.headers["Location"] == "/"
+
+
+def test_a_same_site_path_with_a_query_is_kept(client, auth):
+    token = auth.csrf()
+    response = client.post(
+        "/login",
+        query_string={"next": "/?level=urgent&page=2"},
+        data={"username": "nurse", "password": "nurse-password-1", "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/?level=urgent&page=2"
+
+
+def audit_trail(session_factory):
+    with session_factory.begin() as session:
+        return [
+            (entry.actor, entry.action, entry.target, entry.detail)
+            for entry in reversed(audit.entries(session=session, limit=1000))
+        ]
+
+
+def test_every_authenticated_page_and_admin_read_is_audited(client, auth, session_factory):
+    flag_id = add_flag(session_factory)
+    auth.login("boss")
+    for page in (
+        "/?level=urgent",
+        "/admin/audit?actor=nurse",
+        "/admin/staff",
+        f"/flags/{flag_id}",
+        "/flags/999",
+    ):
+        client.get(page)
+    views = [(row[0], row[1], row[2]) for row in audit_trail(session_factory) if row[0] == "boss"][1:]
+    assert views == [
+        ("boss", "page.view", "/"),
+        ("boss", "page.view", "/admin/audit"),
+        ("boss", "page.view", "/admin/staff"),
+        ("boss", "conversation.view", f"flag:{flag_id}"),
+        ("boss", "page.view", "/flags/999"),
+    ]
+
+
+def test_denied_requests_are_audited(client, auth, session_factory):
+    flag_id = add_flag(session_factory)
+    client.get("/admin/staff")
+    client.post(f"/flags/{flag_id}/acknowledge")
+    auth.login("nurse")
+    client.get("/admin/audit")
+    client.post(f"/flags/{flag_id}/acknowledge", data={"csrf_token": "forged"})
+    denied = [row for row in audit_trail(session_factory) if row[1] == "access.denied"]
+    assert denied == [
+        ("anonymous", "access.denied", "/admin/staff", "GET login_required"),
+        ("anonymous", "access.denied", f"/flags/{flag_id}/acknowledge", "POST login_required"),
+        ("nurse", "access.denied", "/admin/audit", "GET forbidden"),
+        ("nurse", "access.denied", f"/flags/{flag_id}/acknowledge", "POST csrf"),
+    ]
 
 
 @pytest.mark.parametrize("page", ADMIN_PAGES)

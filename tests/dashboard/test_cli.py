@@ -1,4 +1,4 @@
-"""``aftercare dashboard``: migrates, serves, stops cleanly; refuses a weak secret in production."""
+"""``aftercare dashboard``: migrates, serves, stops cleanly; refuses a short pinned secret."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ import time
 
 import requests
 
+from bot.secrets_store import SECRET_VARIABLES
 from bot.settings import PROJECT_ROOT
 from tests.postgres import free_port
 
 
 def dashboard_process(tmp_path, **env: str) -> subprocess.Popen:
     environment = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name not in SECRET_VARIABLES.values()},
         "AFTERCARE_DATABASE_URL": f"sqlite:///{tmp_path / 'aftercare.db'}",
+        "AFTERCARE_VAR_DIR": str(tmp_path / "var"),
         "AFTERCARE_ENV": "development",
         **env,
     }
@@ -55,8 +57,8 @@ def test_the_dashboard_serves_the_login_page_and_stops_on_sigterm(tmp_path):
     assert (tmp_path / "aftercare.db").exists()
 
 
-def test_the_dashboard_refuses_the_default_secret_in_production(tmp_path):
-    process = dashboard_process(tmp_path, AFTERCARE_ENV="production", AFTERCARE_SECRET_KEY="")
+def test_the_dashboard_refuses_a_short_pinned_secret(tmp_path):
+    process = dashboard_process(tmp_path, AFTERCARE_ENV="production", AFTERCARE_SECRET_KEY="change-me")
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 2
     assert "AFTERCARE_SECRET_KEY" in stderr

@@ -73,7 +73,9 @@ def test_a_short_pinned_secret_is_refused_in_every_mode(environment, session_fac
 
 
 def test_a_strong_pinned_secret_is_used_and_nothing_is_generated(session_factory, tmp_path):
-    settings = Settings(environment="production", secret_key="s" * 48, database_url="sqlite://", var_dir=tmp_path)
+    settings = Settings(
+        environment="production", secret_key="s" * 48, database_url="sqlite://", var_dir=tmp_path
+    )
     assert create_app(settings, session_factory=session_factory).secret_key == "s" * 48
     assert not (tmp_path / "secrets" / "dashboard_session_key").exists()
 
@@ -95,7 +97,9 @@ def test_without_a_pinned_secret_each_install_generates_its_own(environment, ses
     assert keys[0] != keys[1]
 
 
-def test_rotating_the_generated_key_ends_every_session(database_url, session_factory, staff_accounts, tmp_path):
+def test_rotating_the_generated_key_ends_every_session(
+    database_url, session_factory, staff_accounts, tmp_path
+):
     settings = Settings(environment="test", database_url=database_url, var_dir=tmp_path)
     client = create_app(settings, session_factory=session_factory).test_client()
     AuthActions(client).login("nurse")

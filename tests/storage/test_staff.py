@@ -63,9 +63,9 @@ def test_wrong_credentials_fail(session, nurse, username, password, reason):
 def test_failures_delay_only_the_same_user_at_the_same_address_and_the_delay_grows(session, nurse):
     policy = ThrottlePolicy(free_failures=3, base_delay=timedelta(seconds=10), alert_failures=100)
     for attempt in range(3):
-        assert login(session, "wrong password!", now=T0 + timedelta(seconds=attempt), policy=policy).reason == (
-            "bad_password"
-        )
+        assert login(
+            session, "wrong password!", now=T0 + timedelta(seconds=attempt), policy=policy
+        ).reason == ("bad_password")
     # The third failure (at T0+2s) holds this pair back for 10 s, the fourth for 20 s.
     assert login(session, PASSWORD, now=T0 + timedelta(seconds=5), policy=policy).reason == "throttled"
     assert login(session, PASSWORD, now=T0 + timedelta(seconds=5), policy=policy, address="10.0.0.2").ok
