@@ -65,4 +65,8 @@ def least_privilege_grants(role: str, schema: str = "public") -> Sequence[str]:
         f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {quoted_schema}.{AUDIT_TABLE} "
         f"FROM {quoted_role}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {quoted_schema} TO {quoted_role}",
+        # Tables a later migration creates (as the owner running this) get the same access.
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted_schema} "
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quoted_role}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted_schema} GRANT USAGE, SELECT ON SEQUENCES TO {quoted_role}",
     )
