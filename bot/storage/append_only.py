@@ -68,5 +68,6 @@ def least_privilege_grants(role: str, schema: str = "public") -> Sequence[str]:
         # Tables a later migration creates (as the owner running this) get the same access.
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted_schema} "
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quoted_role}",
-        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted_schema} GRANT USAGE, SELECT ON SEQUENCES TO {quoted_role}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted_schema} "
+        f"GRANT USAGE, SELECT ON SEQUENCES TO {quoted_role}",
     )

@@ -88,9 +88,9 @@ def test_the_servers_role_may_add_entries_but_not_change_them_or_lift_the_protec
         with engine.begin() as connection:
             connection.execute(text(INSERT))
             assert connection.execute(text("SELECT count(*) FROM aftercare_audit_log")).scalar_one() == 1
-        with pytest.raises(DBAPIError, match="permission denied|must be owner|append-only"):
-            with engine.begin() as connection:
-                connection.execute(text(statement))
+        denied = pytest.raises(DBAPIError, match="permission denied|must be owner|append-only")
+        with denied, engine.begin() as connection:
+            connection.execute(text(statement))
         with engine.begin() as connection:
             assert connection.execute(text("SELECT count(*) FROM aftercare_audit_log")).scalar_one() == 1
     finally:
