@@ -10,7 +10,10 @@ STAMP     := $(VENV)/.installed
 PYTHON    ?= $(shell scripts/find-python310)
 PYTEST_ARGS ?=
 
-.PHONY: help install train run test test-fast lint lock validate eval clean
+AUDIT_VENV ?= .venv-audit
+PIP_AUDIT := pip-audit==2.10.1
+
+.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +54,17 @@ test-fast: install ## run only the fast, hermetic tests
 lint: install ## ruff and mypy
 	$(BIN)/ruff check bot actions tests
 	$(BIN)/mypy bot actions
+
+audit-tool: $(AUDIT_VENV)/bin/pip-audit
+
+# pip-audit needs packaging>=23, Rasa 3.6 pins packaging<21: it gets a venv of its own.
+$(AUDIT_VENV)/bin/pip-audit:
+	@python3 -m venv $(AUDIT_VENV)
+	@$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "$(PIP_AUDIT)" \
+	  || { echo "error: could not install $(PIP_AUDIT) into $(AUDIT_VENV) (offline?); nothing was audited" >&2; rm -rf $(AUDIT_VENV); exit 2; }
+
+audit: audit-tool ## check requirements.lock against published advisories (needs network; fails, never a silent all-clear, when it cannot)
+	$(AUDIT_VENV)/bin/python scripts/audit-deps --pip-audit $(AUDIT_VENV)/bin/pip-audit --lock $(LOCK)
 
 eval: install ## print the triage and NLU evaluations
 	$(BIN)/aftercare eval triage
