@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional
@@ -178,7 +179,7 @@ def _dummy_hash() -> str:
     key = id(password_hasher)
     if key not in _dummy_hashes:
         _dummy_hashes.clear()
-        _dummy_hashes[key] = password_hasher.hash("not-a-real-password")
+        _dummy_hashes[key] = password_hasher.hash(secrets.token_urlsafe(16))
     return str(_dummy_hashes[key])
 
 
