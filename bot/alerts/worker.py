@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.alerts.config import AlertConfig
 from bot.alerts.message import AlertMessage, build_message
+from bot.alerts.security import deliver_security_alerts
 from bot.alerts.senders import SENDERS
 from bot.storage import outbox
 from bot.storage.db import utcnow
@@ -102,6 +103,7 @@ def run_once(
             error = f"{type(exc).__name__}: {exc}"
             logger.warning("alert %s over %s failed: %s", job.alert_id, job.channel, error)
         _record(factory, config, job, error, now, report)
+    deliver_security_alerts(factory, config, senders=chosen, now=now)
     return report
 
 

@@ -126,7 +126,12 @@ def raise_alert(
     created = alert is None
     if alert is None:
         alert = SecurityAlert(
-            kind=KIND_LOGIN_FAILURES, subject=username[:64], count=0, addresses="", created_at=now
+            kind=KIND_LOGIN_FAILURES,
+            subject=username[:64],
+            count=0,
+            addresses="",
+            created_at=now,
+            notify_attempts=0,
         )
         session.add(alert)
     alert.count = max(int(alert.count or 0), failures)

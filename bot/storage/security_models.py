@@ -6,7 +6,7 @@ check) always includes them.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
 
 from bot.storage.db import utcnow
 from bot.storage.models import Base
@@ -63,5 +63,9 @@ class SecurityAlert(Base):
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
     dismissed_by = Column(String(64), nullable=True)
     dismissed_at = Column(UTCDateTime, nullable=True)
+    # Delivery by email/webhook (``bot.alerts.security``), retried up to the alert retry limit.
+    notified_at = Column(UTCDateTime, nullable=True)
+    notify_attempts = Column(Integer, nullable=False, default=0)
+    notify_error = Column(Text, nullable=True)
 
     __table_args__ = (Index("ix_aftercare_security_alerts_open", "kind", "subject", "dismissed_at"),)

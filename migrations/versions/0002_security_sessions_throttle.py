@@ -70,6 +70,9 @@ def upgrade() -> None:
         sa.Column("updated_at", **_utc(False)),
         sa.Column("dismissed_by", sa.String(length=64), nullable=True),
         sa.Column("dismissed_at", **_utc(True)),
+        sa.Column("notified_at", **_utc(True)),
+        sa.Column("notify_attempts", sa.Integer(), nullable=False),
+        sa.Column("notify_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_aftercare_security_alerts")),
     )
     op.create_index(
