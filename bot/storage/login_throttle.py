@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.storage.security_models import LoginThrottle, SecurityAlert
@@ -68,9 +68,18 @@ def blocked_until(
     return max(found) if found else None
 
 
-def _count(session: Session, key: str, now: datetime, policy: ThrottlePolicy, free: Optional[int]) -> int:
+def _count(
+    session: Session,
+    key: str,
+    now: datetime,
+    policy: ThrottlePolicy,
+    free: Optional[int],
+    create: bool = True,
+) -> int:
     row = _row(session, key)
     if row is None:
+        if not create:
+            return 0
         row = LoginThrottle(key=key, failures=0, last_failure_at=now)
         session.add(row)
     elif row.last_failure_at + policy.forget_after < now:
@@ -97,11 +106,20 @@ def record_failure(
     """Count one failed login; return the failures for this account from every address.
 
     An attempt refused while throttled counts for the account (admins should see it) but
-    does not lengthen the delay: the wait grows with the passwords actually checked.
+    does not lengthen the delay: the wait grows with the passwords actually checked. It never
+    adds a row either, so a throttled address cannot fill the table with invented user names;
+    rows older than ``forget_after`` are removed as new failures come in.
     """
-    if not throttled:
-        _count(session, pair_key(username, address), now, policy, policy.free_failures)
-        _count(session, address_key(address), now, policy, policy.address_free_failures)
+    if throttled:
+        return _count(session, user_key(username), now, policy, None, create=False)
+    session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at < now - policy.forget_after,
+            (LoginThrottle.blocked_until.is_(None)) | (LoginThrottle.blocked_until < now),
+        )
+    )
+    _count(session, pair_key(username, address), now, policy, policy.free_failures)
+    _count(session, address_key(address), now, policy, policy.address_free_failures)
     return _count(session, user_key(username), now, policy, None)
 
 

@@ -45,7 +45,7 @@ class LoginThrottle(Base):
     id = Column(Integer, primary_key=True)
     key = Column(String(160), nullable=False, unique=True)
     failures = Column(Integer, nullable=False, default=0)
-    last_failure_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_failure_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     blocked_until = Column(UTCDateTime, nullable=True)
 
 

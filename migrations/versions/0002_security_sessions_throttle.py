@@ -58,6 +58,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_aftercare_login_throttle")),
         sa.UniqueConstraint("key", name=op.f("uq_aftercare_login_throttle_key")),
     )
+    op.create_index(
+        "ix_aftercare_login_throttle_last_failure_at", "aftercare_login_throttle", ["last_failure_at"]
+    )
 
     op.create_table(
         "aftercare_security_alerts",
@@ -88,6 +91,7 @@ def downgrade() -> None:
         op.execute(DROP_NO_TRUNCATE)
     op.drop_index("ix_aftercare_security_alerts_open", table_name="aftercare_security_alerts")
     op.drop_table("aftercare_security_alerts")
+    op.drop_index("ix_aftercare_login_throttle_last_failure_at", table_name="aftercare_login_throttle")
     op.drop_table("aftercare_login_throttle")
     op.drop_index("ix_aftercare_staff_sessions_user_id", table_name="aftercare_staff_sessions")
     op.drop_table("aftercare_staff_sessions")

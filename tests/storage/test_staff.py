@@ -137,3 +137,21 @@ def test_a_new_password_replaces_the_old_one(session, nurse):
 def test_staff_are_listed_by_username(session, nurse):
     staff.create_staff(session=session, username="alice", password=PASSWORD, role="admin")
     assert [user.username for user in staff.list_staff(session=session)] == ["alice", "nurse.joy"]
+
+
+def test_a_throttled_address_cannot_fill_the_table_with_invented_names(session, nurse):
+    from sqlalchemy import func, select
+
+    from bot.storage.security_models import LoginThrottle
+
+    policy = ThrottlePolicy(address_free_failures=2, base_delay=timedelta(minutes=5), alert_failures=100)
+    for name in ("a1", "a2"):
+        login(session, "wrong", username=name, policy=policy)
+    rows = session.execute(select(func.count(LoginThrottle.id))).scalar_one()
+    for number in range(20):
+        assert login(session, "wrong", username=f"invented{number}", policy=policy).reason == "throttled"
+    assert session.execute(select(func.count(LoginThrottle.id))).scalar_one() == rows
+    # An hour later the stale rows go as soon as a new failure is counted.
+    login(session, "wrong", username="later", policy=policy, now=T0 + timedelta(hours=2), address="10.0.0.7")
+    keys = set(session.execute(select(LoginThrottle.key)).scalars())
+    assert keys == {"pair:later@10.0.0.7", "address:10.0.0.7", "user:later"}
