@@ -59,6 +59,11 @@ def test_the_dashboard_serves_the_login_page_and_stops_on_sigterm(tmp_path):
 
 def test_the_dashboard_refuses_a_short_pinned_secret(tmp_path):
     process = dashboard_process(tmp_path, AFTERCARE_ENV="production", AFTERCARE_SECRET_KEY="change-me")
-    _, stderr = process.communicate(timeout=120)
+    try:
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:  # it started after all: never leave it running
+            process.kill()
+            process.communicate()
     assert process.returncode == 2
     assert "AFTERCARE_SECRET_KEY" in stderr
