@@ -192,3 +192,7 @@ event.listen(AuditEntry, "before_delete", _refuse_change)
 for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
     for _statement in _statements:
         event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+# The channel inbox and reply outbox live in their own module; import them so the tables
+# are part of ``Base.metadata`` (migrations, create_all in tests).
+from bot.storage import inbox as _channel_inbox  # noqa: E402,F401
