@@ -271,6 +271,9 @@ class Dispatcher:
         self._send_lock: Optional[asyncio.Lock] = None
         self._tasks: Set[asyncio.Task[Any]] = set()
         self._sent_directly: Set[int] = set()
+        # Entries this process wrote down itself: Rasa cannot have stored their turn yet, so
+        # the tracker need not be read to find out (only replayed entries are looked up).
+        self._fresh: Set[int] = set()
         self._worker: Optional[asyncio.Task[None]] = None
 
     @property
@@ -361,6 +364,7 @@ class Dispatcher:
             for item in items:
                 self._spawn(self._process_unrecorded(item, assistant))
             return len(items)
+        self._fresh.update(entry.id for entry, new in recorded if new)
         conversations = dict.fromkeys(entry.conversation_id for entry, new in recorded if new)
         for conversation in conversations:
             self._spawn(self._drain(conversation, assistant))
@@ -380,6 +384,8 @@ class Dispatcher:
         """
         try:
             [(entry, new)] = await asyncio.to_thread(self._record, [item])
+            if new:
+                self._fresh.add(entry.id)
         except Exception:
             logger.exception(
                 "%s: could not write a message to the inbox; processing it directly", self.channel
@@ -431,7 +437,9 @@ class Dispatcher:
         """Process one entry to done; False when it failed and later ones must wait."""
         item = Inbound.from_payload(entry.data)
         try:
-            replies = await assistant.stored_turn(entry.conversation_id, item.message_id)
+            replies = None
+            if entry.id not in self._fresh:
+                replies = await assistant.stored_turn(entry.conversation_id, item.message_id)
             if replies is None:
                 replies = await self._run_turn(item, assistant)
             elif item.media:
@@ -452,11 +460,13 @@ class Dispatcher:
             await self._send_now(requests)
             return False
         self._sent_directly.discard(entry.id)
+        self._fresh.discard(entry.id)
         if requests:
             self._spawn(self.send_due())
         return True
 
     async def _count_failure(self, entry: inbox.InboxEntry, error: str) -> bool:
+        self._fresh.discard(entry.id)  # the failed attempt may have stored part of the turn
         try:
             stored = await asyncio.to_thread(self._fail, entry.id, error)
         except Exception:

@@ -229,18 +229,12 @@ class WidgetInput(InputChannel):
         async def session(request: Request) -> HTTPResponse:
             return self._json(request, {"token": self.signer.issue()})
 
-        @webhook.route("/history", methods=["GET"])
+        @webhook.route("/history", methods=["GET", "POST"], stream=True)
         async def read_history(request: Request) -> HTTPResponse:
+            # GET carries the token in the header; POST (what the widget sends) in the body.
             try:
-                session_id = self._session(request)
-            except RequestError as error:
-                return self._json(request, {"error": error.reason}, status=error.status)
-            return await self._history(request, session_id)
-
-        @webhook.route("/history", methods=["POST"], stream=True)
-        async def post_history(request: Request) -> HTTPResponse:
-            try:
-                session_id = self._session(request, parse_json_object(await read_body(request)))
+                data = parse_json_object(await read_body(request)) if request.method == "POST" else None
+                session_id = self._session(request, data)
             except RequestError as error:
                 return self._json(request, {"error": error.reason}, status=error.status)
             return await self._history(request, session_id)

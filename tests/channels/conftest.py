@@ -11,7 +11,6 @@ import dataclasses
 import json
 import os
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +67,8 @@ class ChannelStack:
         return _send(urllib.request.Request(f"{self.url}{path}", headers=headers or {}))
 
     def tracker(self, conversation: str) -> Dict[str, Any]:
-        """A conversation's tracker from Rasa's HTTP API (ids like ``twilio:+44...`` are quoted)."""
-        return self.stack.tracker(urllib.parse.quote(conversation, safe=""))
+        """A conversation's tracker (ids like ``twilio:+44...`` go raw: Rasa does not unquote paths)."""
+        return self.stack.tracker(conversation)
 
     def user_events(self, conversation: str) -> List[Dict[str, Any]]:
         """The conversation's user events, from Rasa's HTTP API."""

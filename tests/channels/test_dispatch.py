@@ -339,3 +339,19 @@ def test_purge_drops_finished_messages_but_keeps_pending_ones(database):
     assert [e.message_id for e in _entries(engine)] == ["wamid.waiting"]
     with make_session_factory(engine).begin() as session:
         assert session.execute(select(inbox.OutboxMessage)).scalars().all() == []
+
+
+def test_the_retention_purge_includes_channel_messages(database):
+    from datetime import timedelta
+
+    from bot.storage import utcnow
+    from bot.storage.retention import purge
+
+    url, engine = database
+    _accept(_dispatcher(url), [[Inbound("wamid.p", PATIENT, text="hi")]], FakeRasa())
+    with make_session_factory(engine).begin() as session:
+        report = purge(session=session, before=utcnow() + timedelta(days=1), dry_run=True)
+    assert report.channel_messages == 1 and "channel_messages=1" in report.summary()
+    with make_session_factory(engine).begin() as session:
+        assert purge(session=session, before=utcnow() + timedelta(days=1)).channel_messages == 1
+    assert _entries(engine) == []

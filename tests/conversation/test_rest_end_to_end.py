@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import urllib.error
-import urllib.parse
 import urllib.request
 import uuid
 
@@ -154,7 +153,7 @@ def test_the_sender_id_is_kept_exactly_and_the_input_channel_cannot_be_spoofed(a
     body = json.dumps({"sender": sender, "message": "hello", "input_channel": "whatsapp"}).encode()
     status, _ = _post_rest(assistant, body, f"?token={assistant.token}")
     assert status == 200
-    tracker = assistant.tracker(urllib.parse.quote(sender, safe=""))
+    tracker = assistant.tracker(sender)  # Rasa's API does not unquote the path: send it raw
     assert tracker["sender_id"] == sender
     assert tracker["latest_input_channel"] == "rest"
 
