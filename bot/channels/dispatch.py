@@ -187,6 +187,26 @@ class ReplySender(Protocol):
         """Make one queued call."""
 
 
+def write_retrying(factory: sessionmaker, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in its own transaction, retried while SQLite says another writer holds the file.
+
+    A transaction that reads before it writes fails at once ("database is locked") when
+    another writer (Rasa's tracker store, the action server) commits in between; the whole
+    transaction is then repeated. Runs in a worker thread, so sleeping is fine.
+    """
+    delay = 0.05
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with factory.begin() as session:
+                return work(session)
+        except OperationalError as error:
+            if "locked" not in str(error).lower() or attempt == WRITE_ATTEMPTS:
+                raise
+        time.sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable")
+
+
 class SenderLocks:
     """One asyncio lock per conversation, dropped again when nobody holds or waits for it."""
 
@@ -221,7 +241,8 @@ class MediaFlagStore:
         """Store (or keep) the conversation's hand-off flag in its own transaction."""
         if self._factory is None:
             self._factory = make_session_factory(make_engine(self.database_url))
-        with self._factory.begin() as session:
+
+        def write(session: Session) -> None:
             raise_flag(
                 session=session,
                 conversation_id=conversation,
@@ -234,6 +255,8 @@ class MediaFlagStore:
                 message=message,
                 channel_user_id=sender_id,
             )
+
+        write_retrying(self._factory, write)
 
 
 @dataclass(frozen=True)
@@ -297,23 +320,7 @@ class Dispatcher:
         return self._factory
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in its own transaction, retried while SQLite says another writer holds the file.
-
-        A transaction that reads before it writes fails at once ("database is locked") when
-        another writer (Rasa's tracker store, the action server) commits in between; the whole
-        transaction is then repeated. Runs in a worker thread, so sleeping is fine.
-        """
-        delay = 0.05
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                with self.factory().begin() as session:
-                    return work(session)
-            except OperationalError as error:
-                if "locked" not in str(error).lower() or attempt == WRITE_ATTEMPTS:
-                    raise
-            time.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+        return write_retrying(self.factory(), work)
 
     def conversation(self, sender_id: str) -> str:
         """The conversation id of a sender on this channel."""
