@@ -372,7 +372,11 @@ class Dispatcher:
                 self._spawn(self._process_unrecorded(item, assistant))
             return len(items)
         self._fresh.update(entry.id for entry, new in recorded if new)
-        conversations = dict.fromkeys(entry.conversation_id for entry, new in recorded if new)
+        # A redelivered message that is still pending (a crash came between the ack and the
+        # answer) is not dropped: its conversation is drained again now.
+        conversations = dict.fromkeys(
+            entry.conversation_id for entry, new in recorded if new or entry.status == inbox.INBOX_PENDING
+        )
         for conversation in conversations:
             self._spawn(self._drain(conversation, assistant))
         if self.sender is not None:

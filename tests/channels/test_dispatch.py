@@ -355,3 +355,14 @@ def test_the_retention_purge_includes_channel_messages(database):
     with make_session_factory(engine).begin() as session:
         assert purge(session=session, before=utcnow() + timedelta(days=1)).channel_messages == 1
     assert _entries(engine) == []
+
+
+def test_a_redelivered_pending_message_is_processed_at_once(database):
+    """The process that acknowledged it died; the provider's retry reaches a new process."""
+    url, engine = database
+    item = Inbound("wamid.pending", PATIENT, text="I have a fever")
+    _dispatcher(url)._record([item])
+    rasa, sender = FakeRasa(), RecordingSender()
+    assert _accept(_dispatcher(url, sender), [[item]], rasa) == [0]
+    assert [m.text for m in rasa.received] == ["I have a fever"]
+    assert _texts(sender) == ["reply to I have a fever"]
