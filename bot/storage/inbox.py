@@ -14,9 +14,8 @@ Callers own the session and the transaction; nothing here commits.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import (
     CheckConstraint,
@@ -38,6 +37,9 @@ from bot.storage.db import utcnow
 from bot.storage.models import Base
 from bot.storage.types import UTCDateTime
 from bot.storage.vocabulary import sql_in
+
+if TYPE_CHECKING:
+    from bot.storage.outbox import RetryPolicy
 
 INBOX_PENDING = "pending"
 INBOX_DONE = "done"
@@ -273,17 +275,12 @@ def enqueue_requests(
     return rows
 
 
-@dataclass(frozen=True)
-class SendPolicy:
-    """How often and how patiently a provider call is retried."""
+def send_policy() -> RetryPolicy:
+    """Provider calls are retried sooner and for less long than staff alerts: a patient is waiting."""
+    # Imported here: bot.storage.outbox imports the models, which import this module.
+    from bot.storage.outbox import RetryPolicy
 
-    max_attempts: int = 8
-    base_delay: timedelta = timedelta(seconds=2)
-    max_delay: timedelta = timedelta(minutes=10)
-
-    def delay_after(self, attempts: int) -> timedelta:
-        """Return the wait after the ``attempts``-th failure (exponential, capped)."""
-        return min(self.base_delay * (2 ** max(attempts - 1, 0)), self.max_delay)
+    return RetryPolicy(max_attempts=8, base_delay=timedelta(seconds=2), max_delay=timedelta(minutes=10))
 
 
 def due_requests(
@@ -320,10 +317,11 @@ def mark_send_failed(
     message_id: int,
     error: str,
     permanent: bool = False,
-    policy: SendPolicy = SendPolicy(),
+    policy: Optional[RetryPolicy] = None,
     now: Optional[datetime] = None,
 ) -> None:
     """Record a failed call: retry later with backoff, or give up (refused, or out of attempts)."""
+    policy = policy or send_policy()
     row = session.get(OutboxMessage, message_id)
     if row is None:
         return
