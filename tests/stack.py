@@ -53,11 +53,10 @@ class Stack:
     env: Dict[str, str]
 
     def chat(self, sender: str, message: str, timeout: float = 60) -> List[Dict[str, Any]]:
-        """Send one message through the REST channel and return the bot's replies."""
+        """Send one message through the REST channel (with the API token) and return the bot's replies."""
         body = json.dumps({"sender": sender, "message": message}).encode()
-        request = urllib.request.Request(
-            f"{self.rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
+        request = urllib.request.Request(f"{self.rasa_url}/webhooks/rest/webhook", data=body, headers=headers)
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
 

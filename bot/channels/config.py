@@ -1,7 +1,8 @@
 """Which channels run, and the Rasa credentials file that turns them on.
 
 Rasa refuses to start when a credentials file names an unset ``${VARIABLE}``, so
-``aftercare run`` writes ``var/credentials.yml`` with the REST channel, the website widget
+``aftercare run`` writes ``var/credentials.yml`` with the token-protected REST channel (off
+in production unless ``AFTERCARE_REST_ENABLED=true``), the website widget
 and only those provider channels whose variables are all set. Secrets stay in the
 environment: the file holds ``${AFTERCARE_...}`` references, which Rasa expands.
 """
@@ -10,19 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 import yaml
 
-from bot.channels import telegram, twilio_sms, whatsapp
+from bot.channels.provider import ProviderInput
+from bot.channels.rest import REST_ENABLED, rest_enabled
 from bot.channels.security import MIN_SECRET_LENGTH
+from bot.channels.telegram import TelegramInput
+from bot.channels.twilio_sms import PUBLIC_URL, TwilioInput
+from bot.channels.whatsapp import WhatsAppInput
 from bot.settings import Settings
 
 CREDENTIALS_FILE = "credentials.yml"
 WIDGET_CLASS = "bot.channels.widget.WidgetInput"
+REST_CLASS = "bot.channels.rest.TokenRestInput"
 WIDGET_SECRET = "AFTERCARE_WIDGET_SECRET"
 WIDGET_ORIGINS = "AFTERCARE_WIDGET_ORIGINS"
-PUBLIC_URL = "AFTERCARE_PUBLIC_URL"
 HEADER = (
     "# Written by `aftercare run` from the environment: do not edit, it is rewritten on every start.\n"
     "# Secrets are ${VARIABLE} references that Rasa expands. See docs/channels.md.\n"
@@ -51,42 +56,15 @@ class ProviderChannel:
                 block[key] = value
         return block
 
+    @classmethod
+    def of(cls, connector: Type[ProviderInput]) -> ProviderChannel:
+        """The registry entry a connector class declares."""
+        return cls(connector.CHANNEL, connector.class_path(), connector.REQUIRED, connector.OPTIONAL)
 
-PROVIDERS: Tuple[ProviderChannel, ...] = (
-    ProviderChannel(
-        name=whatsapp.CHANNEL,
-        class_path="bot.channels.whatsapp.WhatsAppInput",
-        required={
-            "verify_token": "AFTERCARE_WHATSAPP_VERIFY_TOKEN",
-            "app_secret": "AFTERCARE_WHATSAPP_APP_SECRET",
-            "access_token": "AFTERCARE_WHATSAPP_ACCESS_TOKEN",
-            "phone_number_id": "AFTERCARE_WHATSAPP_PHONE_NUMBER_ID",
-        },
-        optional={"api_base": ("AFTERCARE_WHATSAPP_API_BASE", whatsapp.DEFAULT_API_BASE)},
-    ),
-    ProviderChannel(
-        name=telegram.CHANNEL,
-        class_path="bot.channels.telegram.TelegramInput",
-        required={
-            "access_token": "AFTERCARE_TELEGRAM_TOKEN",
-            "secret_token": "AFTERCARE_TELEGRAM_SECRET_TOKEN",
-        },
-        optional={"api_base": ("AFTERCARE_TELEGRAM_API_BASE", telegram.DEFAULT_API_BASE)},
-    ),
-    ProviderChannel(
-        name=twilio_sms.CHANNEL,
-        class_path="bot.channels.twilio_sms.TwilioInput",
-        required={
-            "account_sid": "AFTERCARE_TWILIO_ACCOUNT_SID",
-            "auth_token": "AFTERCARE_TWILIO_AUTH_TOKEN",
-            "twilio_number": "AFTERCARE_TWILIO_NUMBER",
-        },
-        optional={
-            "api_base": ("AFTERCARE_TWILIO_API_BASE", twilio_sms.DEFAULT_API_BASE),
-            "public_url": (PUBLIC_URL, ""),
-        },
-    ),
-)
+
+# Adding a provider: write its ProviderInput module and list the class here.
+CONNECTORS: Tuple[Type[ProviderInput], ...] = (WhatsAppInput, TelegramInput, TwilioInput)
+PROVIDERS: Tuple[ProviderChannel, ...] = tuple(ProviderChannel.of(connector) for connector in CONNECTORS)
 
 
 @dataclass(frozen=True)
@@ -112,7 +90,12 @@ def channel_statuses(settings: Settings) -> List[ChannelStatus]:
     """Describe every channel: REST and the widget, then each provider."""
     widget_problem = _widget_problem(settings)
     statuses = [
-        ChannelStatus("rest", True, webhook_path="/webhooks/rest/webhook"),
+        ChannelStatus(
+            "rest",
+            rest_enabled(settings),
+            () if rest_enabled(settings) else (f"{REST_ENABLED}=true",),
+            webhook_path="/webhooks/rest/webhook",
+        ),
         ChannelStatus(
             "widget",
             widget_problem is None,
@@ -147,7 +130,7 @@ def describe_channels(settings: Settings) -> List[str]:
 def credentials_for(settings: Settings) -> Dict[str, Any]:
     """The credentials mapping for the configured channels."""
     env = settings.extra
-    credentials: Dict[str, Any] = {"rest": None}
+    credentials: Dict[str, Any] = {REST_CLASS: None} if rest_enabled(settings) else {}
     if _widget_problem(settings) is None:
         widget: Dict[str, Any] = {}
         if env.get(WIDGET_SECRET):

@@ -1,27 +1,54 @@
-"""Accept provider deliveries once, acknowledge at once, and process them in the background.
+"""Accept channel messages durably, process each once, in order, and deliver the replies.
 
-A provider webhook must be answered within seconds or it is retried, but Rasa, the action
-server and the provider's send API together can take longer. So the connector only
-authenticates, parses and records each message id, schedules the work and answers 200;
-this module does the rest, one message at a time per patient, in arrival order.
+A provider must be answered within seconds or it retries, and a browser may give up on a
+slow request. So a connector only authenticates and parses a delivery; this module writes
+each message to the inbox (``bot.storage.inbox``) before the channel says "got it", then
+processes it in the background, one message at a time per conversation, in arrival order:
+
+1. the words (neutralised, bounded) go to Rasa with a collecting output channel;
+2. media gets the "please describe it in words" reply and a hand-off flag;
+3. the replies are stored on the entry, which is marked done, and the provider calls that
+   deliver them are queued in the outbox, all in one transaction;
+4. the outbox worker makes those calls with retries.
+
+A crash between any two steps loses nothing: pending entries are replayed (at start-up and
+every few seconds), and an entry whose turn Rasa already stored is completed from the
+stored turn instead of being processed again. A redelivered message is answered from the
+entry (the widget gets the stored replies; a provider gets its 200 and nothing else).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, DefaultDict, Dict, Mapping, Optional, Sequence, Set
+from dataclasses import asdict, dataclass, field
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    DefaultDict,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Set,
+    Tuple,
+    TypeVar,
+)
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.dedup import MessageLedger
+from bot.channels.http import Delivery
 from bot.channels.messages import ChannelTexts, clinic_template_values, load_channel_texts
-from bot.channels.text import neutralise
+from bot.channels.text import bound_for_nlu, conversation_id, neutralise
 from bot.settings import Settings
-from bot.storage import make_engine, make_session_factory
+from bot.storage import inbox, make_engine, make_session_factory
 from bot.storage.flags import raise_flag
 from bot.storage.masking import mask_identity
 from bot.storage.vocabulary import FlagKind
@@ -29,7 +56,11 @@ from bot.storage.vocabulary import FlagKind
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+Reply = Dict[str, Any]
 MEDIA_FLAG_RULE = "channel_media"
+REPLAY_INTERVAL_SECONDS = 5.0
+WRITE_ATTEMPTS = 6
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,9 +73,142 @@ class Inbound:
     media: Optional[str] = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
+    def to_payload(self) -> Dict[str, Any]:
+        """The JSON-able form kept in the inbox."""
+        data = asdict(self)
+        data["metadata"] = dict(self.metadata)
+        return data
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> Inbound:
+        """Rebuild a message from its inbox payload."""
+        return cls(
+            message_id=str(data["message_id"]),
+            sender_id=str(data["sender_id"]),
+            text=data.get("text"),
+            media=data.get("media"),
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+
+def reply(
+    text: Optional[str], utter_action: Optional[str] = None, buttons: Any = None, image: Any = None
+) -> Reply:
+    """One assistant message as stored with its inbox entry."""
+    titles = [{"title": str(b["title"])} for b in buttons or [] if isinstance(b, Mapping) and b.get("title")]
+    return {"text": text or "", "utter_action": utter_action, "buttons": titles, "image": image}
+
+
+class ReplyCollector(OutputChannel):
+    """Collect a turn's replies (text, buttons, images) instead of sending them."""
+
+    def __init__(self) -> None:
+        self.replies: List[Reply] = []
+
+    @classmethod
+    def name(cls) -> str:
+        """Rasa wants a name; the collector is never a real channel."""
+        return "collector"
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Keep a text reply with the response it came from (its urgency)."""
+        self.replies.append(reply(text, kwargs.get("utter_action")))
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Keep the text and the buttons' titles (a tap sends the title back as text)."""
+        self.replies.append(reply(text, kwargs.get("utter_action"), buttons))
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """Keep an image link."""
+        self.replies.append(reply(None, kwargs.get("utter_action"), image=image))
+
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
+        """Custom payloads are not shown to patients."""
+
+
+def replies_from_events(events: Sequence[Mapping[str, Any]], message_id: str) -> Optional[List[Reply]]:
+    """The replies of the turn started by user message ``message_id``, or None if it is not stored.
+
+    A turn counts as stored once the assistant went back to listening after it.
+    """
+    start = next(
+        (i for i, e in enumerate(events) if e.get("event") == "user" and e.get("message_id") == message_id),
+        None,
+    )
+    if start is None:
+        return None
+    found: List[Reply] = []
+    for event in events[start + 1 :]:
+        kind = event.get("event")
+        if kind == "user":
+            return found
+        if kind == "bot":
+            data = event.get("data") or {}
+            metadata = event.get("metadata") or {}
+            found.append(
+                reply(event.get("text"), metadata.get("utter_action"), data.get("buttons"), data.get("image"))
+            )
+        if kind == "action" and event.get("name") == "action_listen":
+            return found
+    return None
+
+
+@dataclass
+class Assistant:
+    """How the dispatcher reaches Rasa: the message handler, and the agent for stored turns."""
+
+    handle: OnNewMessage
+    app: Any = None
+
+    async def stored_turn(self, conversation: str, message_id: str) -> Optional[List[Reply]]:
+        """Replies of an already stored turn for ``message_id`` (a crash hit before we marked it done)."""
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return None
+        tracker = await store.retrieve(conversation)
+        if tracker is None:
+            return None
+        return replies_from_events([event.as_dict() for event in tracker.events], message_id)
+
+
+class ReplySender(Protocol):
+    """What a provider connector does for the dispatcher (see ``bot.channels.provider``)."""
+
+    def render(self, recipient: str, message: Reply) -> List[Dict[str, Any]]:
+        """The provider calls that deliver one reply."""
+
+    def acknowledgements(self, item: Inbound) -> List[Dict[str, Any]]:
+        """Calls owed as soon as a message is accepted (e.g. stopping a button's spinner)."""
+
+    async def deliver(self, request: Mapping[str, Any]) -> Delivery:
+        """Make one queued call."""
+
+
+def write_retrying(factory: sessionmaker, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in its own transaction, retried while SQLite says another writer holds the file.
+
+    A transaction that reads before it writes fails at once ("database is locked") when
+    another writer (Rasa's tracker store, the action server) commits in between; the whole
+    transaction is then repeated. Runs in a worker thread, so sleeping is fine.
+    """
+    delay = 0.05
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with factory.begin() as session:
+                return work(session)
+        except OperationalError as error:
+            if "locked" not in str(error).lower() or attempt == WRITE_ATTEMPTS:
+                raise
+        time.sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable")
+
 
 class SenderLocks:
-    """One asyncio lock per patient, dropped again when nobody holds or waits for it."""
+    """One asyncio lock per conversation, dropped again when nobody holds or waits for it."""
 
     def __init__(self) -> None:
         self._locks: Dict[str, asyncio.Lock] = {}
@@ -71,14 +235,17 @@ class MediaFlagStore:
         self.database_url = database_url
         self._factory: Optional[sessionmaker] = None
 
-    def __call__(self, *, channel: str, sender_id: str, reason: str, media: str, message: str) -> None:
+    def __call__(
+        self, *, channel: str, conversation: str, sender_id: str, reason: str, media: str, message: str
+    ) -> None:
         """Store (or keep) the conversation's hand-off flag in its own transaction."""
         if self._factory is None:
             self._factory = make_session_factory(make_engine(self.database_url))
-        with self._factory.begin() as session:
+
+        def write(session: Session) -> None:
             raise_flag(
                 session=session,
-                conversation_id=sender_id,
+                conversation_id=conversation,
                 channel=channel,
                 level=FlagKind.HANDOFF.value,  # hand-off flags carry their kind as level
                 kind=FlagKind.HANDOFF.value,
@@ -89,25 +256,48 @@ class MediaFlagStore:
                 channel_user_id=sender_id,
             )
 
+        write_retrying(self._factory, write)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the widget returns for one message: its replies, and whether it was a redelivery."""
+
+    replies: List[Reply]
+    duplicate: bool = False
+
+
+class ProcessingError(RuntimeError):
+    """The message could not be processed now; it stays pending and is retried."""
+
 
 class Dispatcher:
-    """Deduplicate, schedule and process the deliveries of one channel."""
+    """Record, order, process and answer the messages of one channel."""
 
     def __init__(
         self,
         channel: str,
         database_url: Optional[str] = None,
         texts: Optional[ChannelTexts] = None,
-        ledger: Optional[MessageLedger] = None,
         flag_media: Optional[Callable[..., None]] = None,
+        sender: Optional[ReplySender] = None,
+        replay_interval: float = REPLAY_INTERVAL_SECONDS,
     ) -> None:
         self.channel = channel
+        self.sender = sender
+        self.replay_interval = replay_interval
         self._database_url = database_url
         self._texts = texts
-        self._ledger = ledger
         self._flag_media = flag_media
+        self._factory: Optional[sessionmaker] = None
         self._locks = SenderLocks()
-        self._tasks: Set[asyncio.Task[None]] = set()
+        self._send_lock: Optional[asyncio.Lock] = None
+        self._tasks: Set[asyncio.Task[Any]] = set()
+        self._sent_directly: Set[int] = set()
+        # Entries this process wrote down itself: Rasa cannot have stored their turn yet, so
+        # the tracker need not be read to find out (only replayed entries are looked up).
+        self._fresh: Set[int] = set()
+        self._worker: Optional[asyncio.Task[None]] = None
 
     @property
     def database_url(self) -> str:
@@ -123,92 +313,233 @@ class Dispatcher:
             self._texts = load_channel_texts()
         return self._texts
 
-    def ledger(self) -> MessageLedger:
-        """The message-id ledger, opened on first use."""
-        if self._ledger is None:
-            self._ledger = MessageLedger.from_url(self.database_url)
-        return self._ledger
+    def factory(self) -> sessionmaker:
+        """The session factory on our database, opened on first use."""
+        if self._factory is None:
+            self._factory = make_session_factory(make_engine(self.database_url))
+        return self._factory
 
-    async def is_first_delivery(self, message_id: str) -> bool:
-        """Record ``message_id``; False if it was seen before.
+    def _write(self, work: Callable[[Session], T]) -> T:
+        return write_retrying(self.factory(), work)
 
-        If the database cannot be reached we process the message anyway: answering a
-        retried message twice is better than losing a patient's report of a red flag.
+    def conversation(self, sender_id: str) -> str:
+        """The conversation id of a sender on this channel."""
+        return conversation_id(self.channel, sender_id)
+
+    # -- accepting ---------------------------------------------------------------------
+
+    def _record(self, items: Sequence[Inbound]) -> List[Tuple[inbox.InboxEntry, bool]]:
+        return self._write(lambda session: self._record_in(session, items))
+
+    def _record_in(self, session: Session, items: Sequence[Inbound]) -> List[Tuple[inbox.InboxEntry, bool]]:
+        recorded = []
+        for item in items:
+            entry, new = inbox.record_delivery(
+                session=session,
+                channel=self.channel,
+                message_id=item.message_id,
+                conversation_id=self.conversation(item.sender_id),
+                payload=item.to_payload(),
+            )
+            if new and self.sender is not None:
+                inbox.enqueue_requests(
+                    session=session,
+                    channel=self.channel,
+                    key=f"{self.channel}:{item.message_id}:ack",
+                    requests=self.sender.acknowledgements(item),
+                )
+            recorded.append((entry, new))
+        return recorded
+
+    async def accept(self, items: Sequence[Inbound], assistant: Assistant) -> int:
+        """Write the messages down, schedule the new ones; return how many were new.
+
+        If the inbox cannot be written (database down), the messages are processed at
+        once from memory: answering is worth more than the record, and a red flag must
+        still be escalated.
+        """
+        if not items:
+            return 0
+        try:
+            recorded = await asyncio.to_thread(self._record, items)
+        except Exception:
+            logger.exception(
+                "%s: could not write %s message(s) to the inbox; processing them directly",
+                self.channel,
+                len(items),
+            )
+            for item in items:
+                self._spawn(self._process_unrecorded(item, assistant))
+            return len(items)
+        self._fresh.update(entry.id for entry, new in recorded if new)
+        # A redelivered message that is still pending (a crash came between the ack and the
+        # answer) is not dropped: its conversation is drained again now.
+        conversations = dict.fromkeys(
+            entry.conversation_id for entry, new in recorded if new or entry.status == inbox.INBOX_PENDING
+        )
+        for conversation in conversations:
+            self._spawn(self._drain(conversation, assistant))
+        if self.sender is not None:
+            self._spawn(self.send_due())
+        duplicates = len(recorded) - sum(1 for _, new in recorded if new)
+        if duplicates:
+            logger.info("%s: %s redelivered message(s) already in the inbox", self.channel, duplicates)
+        return sum(1 for _, new in recorded if new)
+
+    async def answer(self, item: Inbound, assistant: Assistant) -> Answer:
+        """Process one message and return its replies (the widget's synchronous path).
+
+        The processing runs shielded: when the browser gives up (the request task is
+        cancelled), the turn still completes and its replies are stored, so the retry of
+        the same message id gets them.
         """
         try:
-            return await asyncio.to_thread(self.ledger().first_delivery, self.channel, message_id)
+            [(entry, new)] = await asyncio.to_thread(self._record, [item])
+            if new:
+                self._fresh.add(entry.id)
         except Exception:
-            logger.exception("%s: could not record message id; processing it anyway", self.channel)
-            return True
+            logger.exception(
+                "%s: could not write a message to the inbox; processing it directly", self.channel
+            )
+            return Answer(await asyncio.shield(self._spawn(self._run_turn(item, assistant))))
+        for _ in range(3):
+            if entry.status == inbox.INBOX_DONE:
+                return Answer([dict(r) for r in entry.replies], duplicate=not new)
+            if entry.status == inbox.INBOX_FAILED:
+                raise ProcessingError(entry.last_error or "failed")
+            await asyncio.shield(self._spawn(self._drain(entry.conversation_id, assistant)))
+            entry = await asyncio.to_thread(self._reload, entry.id)
+        raise ProcessingError("still pending")
 
-    async def forget(self, message_id: str) -> None:
-        """Let a retry of ``message_id`` through again (its processing failed)."""
-        try:
-            await asyncio.to_thread(self.ledger().forget, self.channel, message_id)
-        except Exception:
-            logger.exception("%s: could not forget message id", self.channel)
+    def _reload(self, entry_id: int) -> inbox.InboxEntry:
+        with self.factory().begin() as session:
+            entry = session.get(inbox.InboxEntry, entry_id)
+            assert entry is not None
+            return entry
 
-    async def accept(
-        self, items: Sequence[Inbound], on_new_message: OnNewMessage, output: OutputChannel
-    ) -> int:
-        """Schedule every message not seen before; return how many were scheduled."""
-        scheduled = 0
-        for item in items:
-            if not await self.is_first_delivery(item.message_id):
-                logger.info("%s: ignoring redelivered message %s", self.channel, item.message_id)
-                continue
-            task = asyncio.create_task(self._process_in_order(item, on_new_message, output))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            scheduled += 1
-        return scheduled
+    def _spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def drain(self) -> None:
-        """Wait for every scheduled message to be processed (tests and shutdown)."""
+        """Wait until every scheduled message and send is finished (tests and shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _process_in_order(
-        self, item: Inbound, on_new_message: OnNewMessage, output: OutputChannel
-    ) -> None:
+    # -- processing --------------------------------------------------------------------
+
+    def _pending(self, conversation: str) -> List[inbox.InboxEntry]:
+        with self.factory().begin() as session:
+            return inbox.pending_entries(session=session, channel=self.channel, conversation_id=conversation)
+
+    async def _drain(self, conversation: str, assistant: Assistant) -> None:
+        """Process a conversation's pending entries in order; stop at one that must be retried."""
+
         async def work() -> None:
-            try:
-                await self.process(item, on_new_message, output)
-            except Exception:
-                logger.exception(
-                    "%s: failed to process message from %s",
-                    self.channel,
-                    mask_identity(self.channel, item.sender_id),
-                )
+            for entry in await asyncio.to_thread(self._pending, conversation):
+                if not await self._process_entry(entry, assistant):
+                    return
 
-        await self._locks.run(item.sender_id, work)
+        await self._locks.run(conversation, work)
 
-    async def before_processing(self, item: Inbound, output: OutputChannel) -> None:
-        """Hook for channel chores before the reply (e.g. Telegram's callback answer)."""
+    async def _process_entry(self, entry: inbox.InboxEntry, assistant: Assistant) -> bool:
+        """Process one entry to done; False when it failed and later ones must wait."""
+        item = Inbound.from_payload(entry.data)
+        try:
+            replies = None
+            if entry.id not in self._fresh:
+                replies = await assistant.stored_turn(entry.conversation_id, item.message_id)
+            if replies is None:
+                replies = await self._run_turn(item, assistant)
+            elif item.media:
+                replies = replies + await self._answer_media(item)
+        except Exception as error:
+            logger.exception(
+                "%s: failed to process a message from %s",
+                self.channel,
+                mask_identity(self.channel, item.sender_id),
+            )
+            return await self._count_failure(entry, type(error).__name__)
+        requests = self._render(item.sender_id, replies) if entry.id not in self._sent_directly else []
+        try:
+            await asyncio.to_thread(self._complete, entry.id, replies, requests)
+        except Exception:
+            logger.exception("%s: could not store the replies; sending them directly", self.channel)
+            self._sent_directly.add(entry.id)
+            await self._send_now(requests)
+            return False
+        self._sent_directly.discard(entry.id)
+        self._fresh.discard(entry.id)
+        if requests:
+            self._spawn(self.send_due())
+        return True
 
-    async def process(self, item: Inbound, on_new_message: OnNewMessage, output: OutputChannel) -> None:
-        """Hand the text to Rasa, then answer and flag any media."""
-        await self.before_processing(item, output)
+    async def _count_failure(self, entry: inbox.InboxEntry, error: str) -> bool:
+        self._fresh.discard(entry.id)  # the failed attempt may have stored part of the turn
+        try:
+            stored = await asyncio.to_thread(self._fail, entry.id, error)
+        except Exception:
+            logger.exception("%s: could not record a failed attempt", self.channel)
+            return False
+        if stored is not None and stored.status == inbox.INBOX_FAILED:
+            logger.error(
+                "%s: giving up on inbox entry %s after %s attempts", self.channel, entry.id, stored.attempts
+            )
+            return True
+        return False
+
+    def _complete(self, entry_id: int, replies: List[Reply], requests: List[Dict[str, Any]]) -> None:
+        self._write(
+            lambda session: inbox.complete_entry(
+                session=session, entry_id=entry_id, replies=replies, requests=requests
+            )
+        )
+
+    def _fail(self, entry_id: int, error: str) -> Optional[inbox.InboxEntry]:
+        return self._write(
+            lambda session: inbox.record_failure(session=session, entry_id=entry_id, error=error)
+        )
+
+    async def _run_turn(self, item: Inbound, assistant: Assistant) -> List[Reply]:
+        """Hand the words to Rasa and collect its replies; answer any media; note a cut message."""
+        collector = ReplyCollector()
         text = neutralise(item.text)
-        if text:
-            await on_new_message(
+        bounded = bound_for_nlu(text) if text else None
+        if bounded is not None:
+            await assistant.handle(
                 UserMessage(
-                    text,
-                    output,
-                    item.sender_id,
+                    bounded.text,
+                    collector,
+                    self.conversation(item.sender_id),
                     input_channel=self.channel,
                     message_id=item.message_id,
                     metadata=dict(item.metadata) or None,
                 )
             )
+        replies = list(collector.replies)
         if item.media:
-            await self._answer_media(item, output)
+            replies += await self._answer_media(item)
+        if bounded is not None and bounded.truncated:
+            replies.append(reply(self.texts.too_long_reply))
+        return replies
 
-    async def _answer_media(self, item: Inbound, output: OutputChannel) -> None:
+    async def _process_unrecorded(self, item: Inbound, assistant: Assistant) -> None:
+        async def work() -> None:
+            try:
+                replies = await self._run_turn(item, assistant)
+            except Exception:
+                logger.exception("%s: failed to process an unrecorded message", self.channel)
+                return
+            await self._send_now(self._render(item.sender_id, replies))
+
+        await self._locks.run(self.conversation(item.sender_id), work)
+
+    async def _answer_media(self, item: Inbound) -> List[Reply]:
         texts = self.texts
         media = texts.media_name(item.media or "other")
         values = texts.clinic_values(clinic_template_values())
-        await output.send_text_message(item.sender_id, texts.render(texts.media_reply, media=media, **values))
         if self._flag_media is None:
             self._flag_media = MediaFlagStore(self.database_url)
         caption = neutralise(item.text)
@@ -216,6 +547,7 @@ class Dispatcher:
             await asyncio.to_thread(
                 self._flag_media,
                 channel=self.channel,
+                conversation=self.conversation(item.sender_id),
                 sender_id=item.sender_id,
                 reason=texts.render(texts.media_flag_reason, media=media, **values),
                 media=item.media or "other",
@@ -227,3 +559,85 @@ class Dispatcher:
                 self.channel,
                 mask_identity(self.channel, item.sender_id),
             )
+        return [reply(texts.render(texts.media_reply, media=media, **values))]
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _render(self, recipient: str, replies: Sequence[Reply]) -> List[Dict[str, Any]]:
+        if self.sender is None:
+            return []
+        return [request for message in replies for request in self.sender.render(recipient, message)]
+
+    async def _send_now(self, requests: Sequence[Mapping[str, Any]]) -> None:
+        if self.sender is None:
+            return
+        for request in requests:
+            await self.sender.deliver(request)
+
+    def _due(self) -> List[Tuple[int, Dict[str, Any]]]:
+        with self.factory().begin() as session:
+            return [(row.id, row.data) for row in inbox.due_requests(session=session, channel=self.channel)]
+
+    def _mark(self, row_id: int, outcome: Delivery) -> None:
+        def work(session: Session) -> None:
+            if outcome is Delivery.SENT:
+                inbox.mark_sent(session=session, message_id=row_id)
+            else:
+                inbox.mark_send_failed(
+                    session=session,
+                    message_id=row_id,
+                    error=outcome.value,
+                    permanent=outcome is Delivery.REFUSED,
+                )
+
+        self._write(work)
+
+    async def send_due(self) -> int:
+        """Make every due provider call once, in queue order; return how many were sent.
+
+        After a failed call the rest of that recipient's calls wait for the next pass, so a
+        patient never gets a later reply before an earlier one.
+        """
+        if self.sender is None:
+            return 0
+        if self._send_lock is None:
+            self._send_lock = asyncio.Lock()
+        sent = 0
+        async with self._send_lock:
+            blocked: Set[str] = set()
+            for row_id, request in await asyncio.to_thread(self._due):
+                recipient = str(request.get("recipient", ""))
+                if recipient in blocked:
+                    continue
+                outcome = await self.sender.deliver(request)
+                await asyncio.to_thread(self._mark, row_id, outcome)
+                if outcome is Delivery.SENT:
+                    sent += 1
+                else:
+                    blocked.add(recipient)
+        return sent
+
+    # -- the background worker -------------------------------------------------------------
+
+    def _waiting_conversations(self) -> List[str]:
+        with self.factory().begin() as session:
+            return inbox.pending_conversations(session=session, channel=self.channel)
+
+    async def replay(self, assistant: Assistant) -> None:
+        """Process every pending entry (start-up, and after failures) and send what is due."""
+        for conversation in await asyncio.to_thread(self._waiting_conversations):
+            await self._drain(conversation, assistant)
+        await self.send_due()
+
+    def start(self, assistant: Assistant) -> None:
+        """Start the worker that replays pending messages and retries sends, until cancelled."""
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.ensure_future(self._run_worker(assistant))
+
+    async def _run_worker(self, assistant: Assistant) -> None:
+        while True:
+            try:
+                await self.replay(assistant)
+            except Exception:
+                logger.exception("%s: the inbox worker failed; trying again shortly", self.channel)
+            await asyncio.sleep(self.replay_interval)

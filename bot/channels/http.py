@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Dict, Mapping, Optional
 
 import aiohttp
@@ -14,7 +15,6 @@ from sanic.request import Request
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-SEND_ATTEMPTS = 3
 SEND_TIMEOUT_SECONDS = 15.0
 
 
@@ -30,6 +30,13 @@ class RequestError(Exception):
 def lower_headers(request: Request) -> Dict[str, str]:
     """Return the request headers with lower-case names (what the pure readers expect)."""
     return {name.lower(): value for name, value in request.headers.items()}
+
+
+def bearer_token(headers: Mapping[str, str]) -> Optional[str]:
+    """The token from ``Authorization: Bearer <token>`` (header names in lower case)."""
+    value = headers.get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -70,12 +77,19 @@ def parse_json_object(body: bytes) -> Dict[str, Any]:
     return data
 
 
+class Delivery(Enum):
+    """What became of one provider call."""
+
+    SENT = "sent"
+    RETRY = "retry"  # network error, timeout, 429 or 5xx: try again later
+    REFUSED = "refused"  # any other 4xx: the same call will never succeed
+
+
 @dataclass
 class ProviderClient:
-    """POST to a provider's API with a few retries on network errors and 5xx answers."""
+    """Make one call to a provider's API with a timeout; the outbox decides about retries."""
 
     name: str
-    attempts: int = SEND_ATTEMPTS
     timeout: float = SEND_TIMEOUT_SECONDS
 
     async def post(
@@ -86,30 +100,26 @@ class ProviderClient:
         form: Optional[Mapping[str, str]] = None,
         headers: Optional[Mapping[str, str]] = None,
         auth: Optional[aiohttp.BasicAuth] = None,
-    ) -> Optional[Any]:
-        """Send one request; return the decoded JSON answer, or None when it finally failed."""
-        delay = 0.5
+    ) -> Delivery:
+        """Send one request and say whether it was accepted, may be retried, or was refused."""
         timeout = aiohttp.ClientTimeout(total=self.timeout)
-        for attempt in range(1, self.attempts + 1):
-            try:
-                async with (
-                    aiohttp.ClientSession(timeout=timeout) as session,
-                    session.post(
-                        url, json=json_body, data=form, headers=dict(headers or {}), auth=auth
-                    ) as response,
-                ):
-                    text = await response.text()
-                    status = response.status
-                if status < 300:
-                    return json.loads(text) if text.strip() else {}
-                if status < 500 and status != 429:
-                    logger.error("%s API refused a message: HTTP %s %s", self.name, status, text[:300])
-                    return None
-                logger.warning("%s API answered HTTP %s (attempt %s)", self.name, status, attempt)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-                logger.warning("%s API call failed (attempt %s): %s", self.name, attempt, error)
-            if attempt < self.attempts:
-                await asyncio.sleep(delay)
-                delay *= 2
-        logger.error("%s API: giving up after %s attempts", self.name, self.attempts)
-        return None
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(
+                    url, json=json_body, data=form, headers=dict(headers or {}), auth=auth
+                ) as response,
+            ):
+                status = response.status
+                await response.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.warning("%s API call failed: %s", self.name, type(error).__name__)
+            return Delivery.RETRY
+        if status < 300:
+            return Delivery.SENT
+        if status < 500 and status != 429:
+            # The answer body may quote the message; log only the status.
+            logger.error("%s API refused a message: HTTP %s", self.name, status)
+            return Delivery.REFUSED
+        logger.warning("%s API answered HTTP %s", self.name, status)
+        return Delivery.RETRY

@@ -49,6 +49,7 @@ class ChannelTexts:
     """What the connectors say about media, what staff see on media flags, and the widget labels."""
 
     media_reply: str
+    too_long_reply: str
     media_flag_reason: str
     media_flag_message: str
     media_names: Mapping[str, str]
@@ -98,6 +99,7 @@ def parse_channel_texts(data: Any, where: str = "messages.yml") -> ChannelTexts:
         raise ValueError(f"{where}: widget.suggestions must be a list of texts")
     return ChannelTexts(
         media_reply=" ".join(_require_text(data, "media_reply", where).split()),
+        too_long_reply=" ".join(_require_text(data, "too_long_reply", where).split()),
         media_flag_reason=_require_text(data, "media_flag_reason", where),
         media_flag_message=_require_text(data, "media_flag_message", where),
         media_names={str(k): str(v) for k, v in names.items()},

@@ -9,27 +9,24 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
+from functools import cached_property
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import Blueprint, response
 from sanic.request import Request
-from sanic.response import HTTPResponse
 
-from bot.channels.dispatch import Dispatcher, Inbound
-from bot.channels.http import ProviderClient, RequestError, lower_headers, parse_json_object, read_body
+from bot.channels.dispatch import Inbound
+from bot.channels.http import Delivery, RequestError, lower_headers, parse_json_object
 from bot.channels.messages import load_channel_texts
+from bot.channels.provider import ProviderInput, ProviderRequest
 from bot.channels.security import secret_matches
-from bot.channels.text import split_for_provider
-from bot.storage.masking import mask_identity
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 DEFAULT_API_BASE = "https://api.telegram.org"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
-MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
+CALLBACK_KEY = "callback_query_id"
 MEDIA_FIELDS = {
     "photo": "image",
     "voice": "voice",
@@ -43,6 +40,8 @@ MEDIA_FIELDS = {
     "venue": "location",
     "contact": "contacts",
 }
+# A patient who edits a message ("actually I have a fever") is read again, as a new message.
+MESSAGE_FIELDS = ("message", "edited_message")
 _START = re.compile(r"^/start(@\w+)?(\s|$)")
 
 
@@ -57,8 +56,27 @@ def _private_chat(message: Mapping[str, Any]) -> Optional[str]:
     return str(chat["id"])
 
 
+def _callback(callback: Mapping[str, Any], message_id: str) -> List[Inbound]:
+    """A button tap: its data is the patient's words; the callback is always answered.
+
+    ``message`` is missing when the button's message is too old or was sent inline; the
+    tap is then only answered (its spinner stops), since no private chat is known.
+    """
+    metadata = {CALLBACK_KEY: str(callback.get("id", ""))}
+    origin = callback.get("message")
+    chat_id = _private_chat(origin) if isinstance(origin, dict) else None
+    data = callback.get("data")
+    if chat_id is not None and isinstance(data, str):
+        return [Inbound(message_id, chat_id, text=data, metadata=metadata)]
+    user = callback.get("from")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    if not metadata[CALLBACK_KEY] or user_id is None:
+        return []
+    return [Inbound(message_id, str(user_id), metadata=metadata)]
+
+
 def parse_update(update: Mapping[str, Any], bot_id: str, start_text: str) -> List[Inbound]:
-    """Return the patient message in one update; other updates (edits, groups, joins) yield nothing.
+    """Return the patient message in one update; other updates (groups, joins, polls) yield nothing.
 
     Only private chats are answered: in a group, other members would read the patient's
     health questions and the assistant's answers.
@@ -69,18 +87,10 @@ def parse_update(update: Mapping[str, Any], bot_id: str, start_text: str) -> Lis
     message_id = f"{bot_id}:{update_id}"
     callback = update.get("callback_query")
     if isinstance(callback, dict):
-        origin = callback.get("message")
-        chat_id = _private_chat(origin) if isinstance(origin, dict) else None
-        data = callback.get("data")
-        if chat_id is None or not isinstance(data, str):
-            return []
-        metadata = {"callback_query_id": str(callback.get("id", ""))}
-        return [Inbound(message_id, chat_id, text=data, metadata=metadata)]
-    message = update.get("message")
-    if not isinstance(message, dict):
-        return []
-    chat_id = _private_chat(message)
-    if chat_id is None:
+        return _callback(callback, message_id)
+    message = next((update[f] for f in MESSAGE_FIELDS if isinstance(update.get(f), dict)), None)
+    chat_id = _private_chat(message) if message is not None else None
+    if message is None or chat_id is None:
         return []
     text = message.get("text")
     if isinstance(text, str):
@@ -107,118 +117,58 @@ def callback_data(title: str) -> str:
     return data.decode("utf-8", "ignore")
 
 
-class TelegramOutput(OutputChannel):
-    """Send replies with the Bot API's ``sendMessage``."""
-
-    def __init__(self, api_base: str, token: str) -> None:
-        self.base = f"{api_base.rstrip('/')}/bot{token}"
-        self.client = ProviderClient("Telegram")
-
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name."""
-        return CHANNEL
-
-    async def _call(self, method: str, payload: Dict[str, Any]) -> None:
-        result = await self.client.post(f"{self.base}/{method}", json_body=payload)
-        if result is None:
-            logger.error(
-                "telegram: %s for %s failed", method, mask_identity(CHANNEL, str(payload.get("chat_id")))
-            )
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Send text, split at Telegram's length limit."""
-        for piece in split_for_provider(text, MAX_TEXT):
-            await self._call("sendMessage", {"chat_id": recipient_id, "text": piece})
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Send an inline keyboard whose buttons answer with their own title."""
-        titles = [str(button.get("title", "")).strip() for button in buttons if button.get("title")]
-        keyboard = [[{"text": t, "callback_data": callback_data(t)}] for t in titles]
-        payload = {
-            "chat_id": recipient_id,
-            "text": text[:MAX_TEXT],
-            "reply_markup": {"inline_keyboard": keyboard},
-        }
-        await self._call("sendMessage", payload)
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        """Send a photo by link."""
-        await self._call("sendPhoto", {"chat_id": recipient_id, "photo": image})
-
-    async def answer_callback(self, callback_query_id: str) -> None:
-        """Stop the button's spinner in the patient's app."""
-        await self._call("answerCallbackQuery", {"callback_query_id": callback_query_id})
-
-
-class TelegramDispatcher(Dispatcher):
-    """Answer button taps before handing their text to Rasa."""
-
-    async def before_processing(self, item: Inbound, output: OutputChannel) -> None:
-        """Acknowledge a callback query."""
-        callback_id = item.metadata.get("callback_query_id")
-        if callback_id and isinstance(output, TelegramOutput):
-            await output.answer_callback(str(callback_id))
-
-
-class TelegramInput(InputChannel):
+class TelegramInput(ProviderInput):
     """Receive Telegram Bot API webhooks at ``/webhooks/telegram/webhook``."""
 
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name, also its URL prefix and the flags' channel."""
-        return CHANNEL
+    CHANNEL = CHANNEL
+    REQUIRED: ClassVar[Mapping[str, str]] = {
+        "access_token": "AFTERCARE_TELEGRAM_TOKEN",
+        "secret_token": "AFTERCARE_TELEGRAM_SECRET_TOKEN",
+    }
+    OPTIONAL: ClassVar[Mapping[str, Tuple[str, str]]] = {
+        "api_base": ("AFTERCARE_TELEGRAM_API_BASE", DEFAULT_API_BASE)
+    }
+    MAX_TEXT = 4096
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        """Build the channel from its credentials block."""
-        config: Dict[str, Any] = dict(credentials or {})
-        if not config:
-            cls.raise_missing_credentials_exception()
-        return cls(
-            access_token=str(config.get("access_token") or ""),
-            secret_token=str(config.get("secret_token") or ""),
-            api_base=str(config.get("api_base") or DEFAULT_API_BASE),
+    @cached_property
+    def start_text(self) -> str:
+        """What ``/start`` stands for (a greeting)."""
+        return load_channel_texts().telegram_start_text
+
+    def read(self, request: Request, body: bytes) -> List[Inbound]:
+        """Check the secret token and read the update."""
+        bot_id = _bot_id(self.config["access_token"])
+        return read_webhook(
+            lower_headers(request), body, self.config["secret_token"], bot_id, self.start_text
         )
 
-    def __init__(
-        self,
-        access_token: str,
-        secret_token: str,
-        api_base: str = DEFAULT_API_BASE,
-        dispatcher: Optional[Dispatcher] = None,
-    ) -> None:
-        if not access_token or not secret_token:
-            raise ValueError("the telegram channel needs access_token and secret_token")
-        self.access_token = access_token
-        self.secret_token = secret_token
-        self.api_base = api_base
-        self.dispatcher = dispatcher or TelegramDispatcher(CHANNEL)
+    def text_request(self, recipient: str, text: str) -> ProviderRequest:
+        """``sendMessage``."""
+        return {"recipient": recipient, "method": "sendMessage", "body": {"chat_id": recipient, "text": text}}
 
-    def get_output_channel(self) -> OutputChannel:
-        """The Bot API sender."""
-        return TelegramOutput(self.api_base, self.access_token)
+    def button_requests(self, recipient: str, text: str, titles: List[str]) -> List[ProviderRequest]:
+        """An inline keyboard whose buttons answer with their own title."""
+        keyboard = [[{"text": t, "callback_data": callback_data(t)}] for t in titles]
+        body = {
+            "chat_id": recipient,
+            "text": text[: self.MAX_TEXT],
+            "reply_markup": {"inline_keyboard": keyboard},
+        }
+        return [{"recipient": recipient, "method": "sendMessage", "body": body}]
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """Routes: health and update delivery."""
-        webhook = Blueprint("aftercare_telegram_webhook", __name__)
-        start_text = load_channel_texts().telegram_start_text
-        bot_id = _bot_id(self.access_token)
+    def image_requests(self, recipient: str, url: str) -> List[ProviderRequest]:
+        """``sendPhoto`` by link."""
+        return [{"recipient": recipient, "method": "sendPhoto", "body": {"chat_id": recipient, "photo": url}}]
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+    def acknowledgements(self, item: Inbound) -> List[ProviderRequest]:
+        """Answer a button tap at once so its spinner stops in the patient's app."""
+        callback_id = item.metadata.get(CALLBACK_KEY)
+        if not callback_id:
+            return []
+        body: Dict[str, Any] = {CALLBACK_KEY: str(callback_id)}
+        return [{"recipient": f"callback:{callback_id}", "method": "answerCallbackQuery", "body": body}]
 
-        @webhook.route("/webhook", methods=["POST"], stream=True)
-        async def receive(request: Request) -> HTTPResponse:
-            try:
-                body = await read_body(request)
-                items = read_webhook(lower_headers(request), body, self.secret_token, bot_id, start_text)
-            except RequestError as error:
-                return response.text(error.reason, status=error.status)
-            await self.dispatcher.accept(items, on_new_message, self.get_output_channel())
-            return response.text("ok")
-
-        return webhook
+    async def deliver(self, request: Mapping[str, Any]) -> Delivery:
+        """Call the Bot API method."""
+        base = f"{self.config['api_base'].rstrip('/')}/bot{self.config['access_token']}"
+        return await self.client.post(f"{base}/{request['method']}", json_body=request["body"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import List, Optional
 
 # Rasa reads a message starting with "/" as an intent command ("/report_fever{...}"), which
@@ -40,3 +41,71 @@ def tel_link(number: str) -> Optional[str]:
     if len(digits) < 2:
         return None
     return f"tel:{'+' if number.strip().startswith('+') else ''}{digits}"
+
+
+# What the language model is given at most. Rasa's featurisers grow with the message (30,000
+# characters took 12 s and 3 GB), and no patient question needs more.
+MAX_NLU_TEXT = 4096
+_SENTENCE_END = re.compile(r"[.!?\n]")
+_CONTEXT = 200
+
+
+@dataclass(frozen=True)
+class BoundedText:
+    """The text Rasa gets, and whether the patient's message had to be shortened."""
+
+    text: str
+    truncated: bool
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence holding ``text[start:end]``, at most ``_CONTEXT`` characters either side."""
+    low = max(0, start - _CONTEXT)
+    before = [m.end() for m in _SENTENCE_END.finditer(text, low, start)]
+    left = before[-1] if before else low
+    after = _SENTENCE_END.search(text, end, min(len(text), end + _CONTEXT))
+    right = after.end() if after else min(len(text), end + _CONTEXT)
+    return text[left:right].strip()
+
+
+def bound_for_nlu(text: str, limit: int = MAX_NLU_TEXT) -> BoundedText:
+    """Shorten an over-long message for Rasa without hiding a red flag from the safety layer.
+
+    The triage engine reads the whole message here (it is linear and fast); the sentences
+    holding what it found go first, then the start of the message, cut to ``limit``. The
+    safety policy then re-reads those sentences in Rasa and escalates as it would have on
+    the whole text.
+    """
+    if len(text) <= limit:
+        return BoundedText(text, False)
+    from bot.triage import assess
+
+    result = assess(text)
+    found = sorted(result.findings, key=lambda finding: -finding.level.rank)
+    sentences = list(dict.fromkeys(_sentence_around(text, f.start, f.end) for f in found))
+    summary = " ".join(s if s[-1:] in ".!?" else s + "." for s in sentences if s)
+    combined = f"{summary} {text}" if summary else text
+    return BoundedText(combined[:limit].rstrip(), True)
+
+
+_BAD_ID_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+MAX_SENDER_ID = 200  # a WhatsApp BSUID alone can be 131 characters
+
+
+def valid_sender_id(value: object) -> bool:
+    """Tell whether a provider's sender id can safely name a conversation.
+
+    Control characters, unpaired surrogates (which made Rasa's SQL tracker store exit)
+    and over-long ids are refused.
+    """
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_SENDER_ID
+        and value.strip() == value
+        and not _BAD_ID_CHARS.search(value)
+    )
+
+
+def conversation_id(channel: str, sender_id: str) -> str:
+    """The conversation id for a sender on a channel: ``whatsapp:<id>``, so channels never collide."""
+    return f"{channel}:{sender_id}"

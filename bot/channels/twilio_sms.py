@@ -1,36 +1,33 @@
-"""Twilio SMS connector: Rasa's ``TwilioInput`` with request signatures checked.
+"""Twilio SMS connector: signed form posts in, Messages API calls out.
 
-Rasa's own connector answers anyone who posts a form to its URL. This one checks
+Rasa's own ``TwilioInput`` answers anyone who posts a form to its URL. This one checks
 ``X-Twilio-Signature`` with Twilio's ``RequestValidator`` against the public URL Twilio
-called (``AFTERCARE_PUBLIC_URL`` behind a proxy), records each ``MessageSid`` once, and
-sends replies through Twilio's REST API at a configurable base URL.
+called (``AFTERCARE_PUBLIC_URL`` behind a proxy), and sends replies through Twilio's REST
+API at a configurable base URL.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
+from typing import Any, ClassVar, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.core.channels.twilio import TwilioInput as RasaTwilioInput
-from sanic import Blueprint, response
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.dispatch import Dispatcher, Inbound
-from bot.channels.http import ProviderClient, RequestError, lower_headers, read_body
-from bot.channels.text import split_for_provider
-from bot.storage.masking import mask_identity
+from bot.channels.dispatch import Inbound
+from bot.channels.http import Delivery, RequestError, lower_headers
+from bot.channels.provider import ProviderInput, ProviderRequest
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "twilio"
 DEFAULT_API_BASE = "https://api.twilio.com"
+PUBLIC_URL = "AFTERCARE_PUBLIC_URL"
 SIGNATURE_HEADER = "x-twilio-signature"
-MAX_TEXT = 1600
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -63,7 +60,11 @@ def _media_kind(content_type: str) -> str:
 
 
 def parse_message(params: FormParams) -> List[Inbound]:
-    """Return the patient message in a Twilio messaging webhook."""
+    """Return the patient message in a Twilio messaging webhook.
+
+    A WhatsApp location sent through Twilio has no ``Body``, only ``Latitude`` and
+    ``Longitude``: it is answered like any attachment we cannot read, never with silence.
+    """
 
     def first(name: str) -> str:
         values = params.get(name) or [""]
@@ -77,6 +78,8 @@ def parse_message(params: FormParams) -> List[Inbound]:
     media_count = first("NumMedia")
     if media_count.isdigit() and int(media_count) > 0:
         return [Inbound(message_id, sender, text=text, media=_media_kind(first("MediaContentType0")))]
+    if first("Latitude") and first("Longitude"):
+        return [Inbound(message_id, sender, text=text, media="location")]
     return [Inbound(message_id, sender, text=text)] if text else []
 
 
@@ -96,98 +99,47 @@ def public_request_url(request: Request, public_url: Optional[str]) -> str:
     return f"{public_url.rstrip('/')}{request.path}{query}"
 
 
-class TwilioOutput(OutputChannel):
-    """Send SMS (or WhatsApp-through-Twilio) replies with Twilio's Messages API."""
-
-    def __init__(self, api_base: str, account_sid: str, auth_token: str, number: str) -> None:
-        self.url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
-        self.auth = aiohttp.BasicAuth(account_sid, auth_token)
-        self.number = number
-        self.client = ProviderClient("Twilio")
-
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name."""
-        return CHANNEL
-
-    def _sender_for(self, recipient_id: str) -> str:
-        # A patient writing on WhatsApp through Twilio must be answered from the WhatsApp address.
-        if recipient_id.startswith("whatsapp:") and not self.number.startswith("whatsapp:"):
-            return f"whatsapp:{self.number}"
-        return self.number
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Send text, split at Twilio's 1600-character limit."""
-        for piece in split_for_provider(text, MAX_TEXT):
-            form = {"To": recipient_id, "From": self._sender_for(recipient_id), "Body": piece}
-            if await self.client.post(self.url, form=form, auth=self.auth) is None:
-                logger.error("twilio: reply to %s was not delivered", mask_identity(CHANNEL, recipient_id))
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """SMS has no buttons: send the choices as lines the patient can type back."""
-        titles = [str(button.get("title", "")).strip() for button in buttons if button.get("title")]
-        await self.send_text_message(recipient_id, "\n".join([text, *(f"• {t}" for t in titles)]))
-
-
-class TwilioInput(RasaTwilioInput):
+class TwilioInput(ProviderInput):
     """Receive Twilio messaging webhooks at ``/webhooks/twilio/webhook``, signed requests only."""
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        """Build the channel from its credentials block."""
-        config: Dict[str, Any] = dict(credentials or {})
-        if not config:
-            cls.raise_missing_credentials_exception()
-        return cls(
-            account_sid=config.get("account_sid"),
-            auth_token=config.get("auth_token"),
-            twilio_number=config.get("twilio_number"),
-            api_base=str(config.get("api_base") or DEFAULT_API_BASE),
-            public_url=config.get("public_url") or None,
-        )
+    CHANNEL = CHANNEL
+    REQUIRED: ClassVar[Mapping[str, str]] = {
+        "account_sid": "AFTERCARE_TWILIO_ACCOUNT_SID",
+        "auth_token": "AFTERCARE_TWILIO_AUTH_TOKEN",
+        "twilio_number": "AFTERCARE_TWILIO_NUMBER",
+    }
+    OPTIONAL: ClassVar[Mapping[str, Tuple[str, str]]] = {
+        "api_base": ("AFTERCARE_TWILIO_API_BASE", DEFAULT_API_BASE),
+        "public_url": (PUBLIC_URL, ""),
+    }
+    MAX_TEXT = 1600
 
-    def __init__(
-        self,
-        account_sid: Optional[str],
-        auth_token: Optional[str],
-        twilio_number: Optional[str],
-        debug_mode: bool = False,
-        api_base: str = DEFAULT_API_BASE,
-        public_url: Optional[str] = None,
-        dispatcher: Optional[Dispatcher] = None,
-    ) -> None:
-        if not account_sid or not auth_token or not twilio_number:
-            raise ValueError("the twilio channel needs account_sid, auth_token and twilio_number")
-        super().__init__(account_sid, auth_token, twilio_number, debug_mode=debug_mode)
-        self.api_base = api_base
-        self.public_url = public_url
-        self.dispatcher = dispatcher or Dispatcher(CHANNEL)
+    def read(self, request: Request, body: bytes) -> List[Inbound]:
+        """Check the signature against the public URL and read the form."""
+        url = public_request_url(request, self.config.get("public_url") or None)
+        return read_webhook(url, lower_headers(request), body, self.config["auth_token"])
 
-    def get_output_channel(self) -> OutputChannel:
-        """The Messages API sender."""
-        return TwilioOutput(
-            self.api_base, str(self.account_sid), str(self.auth_token), str(self.twilio_number)
-        )
+    def _sender_for(self, recipient: str) -> str:
+        # A patient writing on WhatsApp through Twilio must be answered from the WhatsApp address.
+        number = self.config["twilio_number"]
+        if recipient.startswith("whatsapp:") and not number.startswith("whatsapp:"):
+            return f"whatsapp:{number}"
+        return number
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """Routes: health and message delivery."""
-        webhook = Blueprint("aftercare_twilio_webhook", __name__)
+    def text_request(self, recipient: str, text: str) -> ProviderRequest:
+        """One SMS (SMS has no buttons: the base class sends choices as lines)."""
+        return {
+            "recipient": recipient,
+            "body": {"To": recipient, "From": self._sender_for(recipient), "Body": text},
+        }
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+    async def deliver(self, request: Mapping[str, Any]) -> Delivery:
+        """POST the message to the Messages API."""
+        sid = self.config["account_sid"]
+        url = f"{self.config['api_base'].rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
+        auth = aiohttp.BasicAuth(sid, self.config["auth_token"])
+        return await self.client.post(url, form=request["body"], auth=auth)
 
-        @webhook.route("/webhook", methods=["POST"], stream=True)
-        async def receive(request: Request) -> HTTPResponse:
-            try:
-                body = await read_body(request)
-                url = public_request_url(request, self.public_url)
-                items = read_webhook(url, lower_headers(request), body, str(self.auth_token))
-            except RequestError as error:
-                return response.text(error.reason, status=error.status)
-            await self.dispatcher.accept(items, on_new_message, self.get_output_channel())
-            return response.text(EMPTY_TWIML, content_type="text/xml")
-
-        return webhook
+    def acknowledge(self) -> HTTPResponse:
+        """An empty TwiML answer: the replies go through the API."""
+        return response.text(EMPTY_TWIML, content_type="text/xml")

@@ -8,31 +8,29 @@ Replies go to ``POST {api_base}/{phone_number_id}/messages`` with the access tok
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
+import re
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.dispatch import Dispatcher, Inbound
-from bot.channels.http import ProviderClient, RequestError, lower_headers, parse_json_object, read_body
+from bot.channels.dispatch import Inbound
+from bot.channels.http import Delivery, RequestError, lower_headers, parse_json_object
+from bot.channels.provider import ProviderInput, ProviderRequest
 from bot.channels.security import meta_signature_valid, secret_matches
-from bot.channels.text import split_for_provider
-from bot.storage.masking import mask_identity
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
 DEFAULT_API_BASE = "https://graph.facebook.com/v19.0"
-MAX_TEXT = 4096
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
-MEDIA_TYPES = frozenset(
-    {"image", "audio", "video", "document", "sticker", "location", "contacts", "unsupported"}
-)
+MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker", "location", "contacts"})
 # Events that carry no words from the patient and need no answer.
 SILENT_TYPES = frozenset({"reaction", "system", "ephemeral", "order", "request_welcome"})
+# A business-scoped user id (BSUID): country code, a dot, up to 128 letters and digits.
+_BSUID = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$")
 
 
 def subscription_challenge(query: Mapping[str, str], verify_token: str) -> Optional[str]:
@@ -44,11 +42,20 @@ def subscription_challenge(query: Mapping[str, str], verify_token: str) -> Optio
     return query.get("hub.challenge") or None
 
 
-def _message_words(message: Mapping[str, Any]) -> Optional[Inbound]:
+def _sender(message: Mapping[str, Any], contacts: List[Any]) -> Optional[str]:
+    """The patient's id: the phone number, or the BSUID when the number is withheld (usernames)."""
+    for value in (message.get("from"), message.get("from_user_id")):
+        if isinstance(value, str) and value:
+            return value
+    ids = [c.get("user_id") or c.get("wa_id") for c in contacts if isinstance(c, dict)]
+    ids = [value for value in ids if isinstance(value, str) and value]
+    return ids[0] if len(ids) == 1 else None
+
+
+def _message_words(message: Mapping[str, Any], sender: str) -> Optional[Inbound]:
     kind = str(message.get("type", ""))
     message_id = message.get("id")
-    sender = message.get("from")
-    if not isinstance(message_id, str) or not isinstance(sender, str) or not message_id or not sender:
+    if not isinstance(message_id, str) or not message_id:
         return None
     if kind == "text":
         body = (message.get("text") or {}).get("body")
@@ -66,7 +73,9 @@ def _message_words(message: Mapping[str, Any]) -> Optional[Inbound]:
     raw_details = message.get(kind)
     details: Mapping[str, Any] = raw_details if isinstance(raw_details, dict) else {}
     caption = details.get("caption") if isinstance(details.get("caption"), str) else None
-    media = kind if kind in MEDIA_TYPES and kind != "unsupported" else "other"
+    # "unsupported" (a poll, a view-once message...) is not a photo: it is answered as an
+    # attachment we cannot read, and flagged like one.
+    media = kind if kind in MEDIA_TYPES else "other"
     if kind == "audio" and details.get("voice"):
         media = "voice"
     return Inbound(message_id, sender, text=caption, media=media)
@@ -93,8 +102,11 @@ def parse_webhook(data: Mapping[str, Any], phone_number_id: str) -> List[Inbound
             if phone_number_id and number != phone_number_id:
                 logger.info("whatsapp: ignoring an event for another phone number id")
                 continue
+            raw_contacts = value.get("contacts")
+            contacts: List[Any] = raw_contacts if isinstance(raw_contacts, list) else []
             for message in value.get("messages") or []:
-                item = _message_words(message) if isinstance(message, dict) else None
+                sender = _sender(message, contacts) if isinstance(message, dict) else None
+                item = _message_words(message, sender) if sender else None
                 if item is not None:
                     inbound.append(item)
     return inbound
@@ -109,155 +121,80 @@ def read_webhook(
     return parse_webhook(parse_json_object(body), phone_number_id)
 
 
+def _addressed(recipient: str) -> Dict[str, Any]:
+    # A patient known only by BSUID is addressed with "recipient" instead of a phone number.
+    key = "recipient" if _BSUID.match(recipient) else "to"
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", key: recipient}
+
+
 def text_payload(recipient: str, text: str) -> Dict[str, Any]:
     """A Graph API text message."""
-    return {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": recipient,
-        "type": "text",
-        "text": {"preview_url": False, "body": text},
-    }
+    return {**_addressed(recipient), "type": "text", "text": {"preview_url": False, "body": text}}
 
 
 def buttons_payload(recipient: str, text: str, titles: List[str]) -> Dict[str, Any]:
     """A Graph API interactive message with reply buttons (the tapped title comes back as text)."""
+    buttons = [{"type": "reply", "reply": {"id": f"b{i}", "title": t}} for i, t in enumerate(titles)]
     return {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": recipient,
+        **_addressed(recipient),
         "type": "interactive",
-        "interactive": {
-            "type": "button",
-            "body": {"text": text[:1024]},
-            "action": {
-                "buttons": [
-                    {"type": "reply", "reply": {"id": f"b{i}", "title": t}} for i, t in enumerate(titles)
-                ]
-            },
-        },
+        "interactive": {"type": "button", "body": {"text": text[:1024]}, "action": {"buttons": buttons}},
     }
 
 
-class WhatsAppOutput(OutputChannel):
-    """Send the assistant's replies through the WhatsApp Cloud API."""
-
-    def __init__(self, api_base: str, phone_number_id: str, access_token: str) -> None:
-        self.url = f"{api_base.rstrip('/')}/{phone_number_id}/messages"
-        self.access_token = access_token
-        self.client = ProviderClient("WhatsApp")
-
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name."""
-        return CHANNEL
-
-    async def _send(self, payload: Dict[str, Any]) -> None:
-        headers = {"Authorization": f"Bearer {self.access_token}"}
-        result = await self.client.post(self.url, json_body=payload, headers=headers)
-        if result is None:
-            logger.error("whatsapp: reply to %s was not delivered", mask_identity(CHANNEL, payload["to"]))
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Send text, split at WhatsApp's length limit."""
-        for piece in split_for_provider(text, MAX_TEXT):
-            await self._send(text_payload(recipient_id, piece))
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Send reply buttons when WhatsApp allows them, else the choices as lines of text."""
-        titles = [str(button.get("title", "")).strip() for button in buttons if button.get("title")]
-        if titles and len(titles) <= MAX_BUTTONS and all(len(t) <= MAX_BUTTON_TITLE for t in titles):
-            await self._send(buttons_payload(recipient_id, text, titles))
-        else:
-            await self.send_text_message(recipient_id, "\n".join([text, *(f"• {t}" for t in titles)]))
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        """Send an image by link."""
-        await self._send(
-            {"messaging_product": "whatsapp", "to": recipient_id, "type": "image", "image": {"link": image}}
-        )
-
-
-class WhatsAppInput(InputChannel):
+class WhatsAppInput(ProviderInput):
     """Receive WhatsApp Cloud API webhooks at ``/webhooks/whatsapp/webhook``."""
 
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name, also its URL prefix and the flags' channel."""
-        return CHANNEL
+    CHANNEL = CHANNEL
+    REQUIRED: ClassVar[Mapping[str, str]] = {
+        "verify_token": "AFTERCARE_WHATSAPP_VERIFY_TOKEN",
+        "app_secret": "AFTERCARE_WHATSAPP_APP_SECRET",
+        "access_token": "AFTERCARE_WHATSAPP_ACCESS_TOKEN",
+        "phone_number_id": "AFTERCARE_WHATSAPP_PHONE_NUMBER_ID",
+    }
+    OPTIONAL: ClassVar[Mapping[str, Tuple[str, str]]] = {
+        "api_base": ("AFTERCARE_WHATSAPP_API_BASE", DEFAULT_API_BASE)
+    }
+    MAX_TEXT = 4096
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        """Build the channel from its credentials block."""
-        config: Dict[str, Any] = dict(credentials or {})
-        if not config:
-            cls.raise_missing_credentials_exception()
-        return cls(
-            verify_token=str(config.get("verify_token") or ""),
-            app_secret=str(config.get("app_secret") or ""),
-            access_token=str(config.get("access_token") or ""),
-            phone_number_id=str(config.get("phone_number_id") or ""),
-            api_base=str(config.get("api_base") or DEFAULT_API_BASE),
+    def read(self, request: Request, body: bytes) -> List[Inbound]:
+        """Check the signature and read the messages."""
+        return read_webhook(
+            lower_headers(request), body, self.config["app_secret"], self.config["phone_number_id"]
         )
 
-    def __init__(
-        self,
-        verify_token: str,
-        app_secret: str,
-        access_token: str,
-        phone_number_id: str,
-        api_base: str = DEFAULT_API_BASE,
-        dispatcher: Optional[Dispatcher] = None,
-    ) -> None:
-        missing = [
-            name
-            for name, value in (
-                ("verify_token", verify_token),
-                ("app_secret", app_secret),
-                ("access_token", access_token),
-                ("phone_number_id", phone_number_id),
-            )
-            if not value
+    def text_request(self, recipient: str, text: str) -> ProviderRequest:
+        """A text message."""
+        return {"recipient": recipient, "body": text_payload(recipient, text)}
+
+    def button_requests(self, recipient: str, text: str, titles: List[str]) -> List[ProviderRequest]:
+        """Reply buttons when WhatsApp allows them, else the choices as lines of text."""
+        if len(titles) <= MAX_BUTTONS and all(len(t) <= MAX_BUTTON_TITLE for t in titles):
+            return [{"recipient": recipient, "body": buttons_payload(recipient, text, titles)}]
+        return super().button_requests(recipient, text, titles)
+
+    def image_requests(self, recipient: str, url: str) -> List[ProviderRequest]:
+        """An image by link."""
+        return [
+            {
+                "recipient": recipient,
+                "body": {**_addressed(recipient), "type": "image", "image": {"link": url}},
+            }
         ]
-        if missing:
-            raise ValueError(f"the whatsapp channel needs {', '.join(missing)}")
-        self.verify_token = verify_token
-        self.app_secret = app_secret
-        self.access_token = access_token
-        self.phone_number_id = phone_number_id
-        self.api_base = api_base
-        self.dispatcher = dispatcher or Dispatcher(CHANNEL)
 
-    def get_output_channel(self) -> OutputChannel:
-        """The Graph API sender."""
-        return WhatsAppOutput(self.api_base, self.phone_number_id, self.access_token)
+    async def deliver(self, request: Mapping[str, Any]) -> Delivery:
+        """POST the message to the Graph API."""
+        url = f"{self.config['api_base'].rstrip('/')}/{self.config['phone_number_id']}/messages"
+        headers = {"Authorization": f"Bearer {self.config['access_token']}"}
+        return await self.client.post(url, json_body=request["body"], headers=headers)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """Routes: health, subscription verification, and event delivery."""
-        webhook = Blueprint("aftercare_whatsapp_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+    def add_routes(self, webhook: Blueprint) -> None:
+        """Meta's subscription check."""
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
             query = {key: request.args.get(key) for key in request.args}
-            challenge = subscription_challenge(query, self.verify_token)
+            challenge = subscription_challenge(query, self.config["verify_token"])
             if challenge is None:
                 return response.text("forbidden", status=403)
             return response.text(challenge)
-
-        @webhook.route("/webhook", methods=["POST"], stream=True)
-        async def receive(request: Request) -> HTTPResponse:
-            try:
-                body = await read_body(request)
-                items = read_webhook(lower_headers(request), body, self.app_secret, self.phone_number_id)
-            except RequestError as error:
-                return response.text(error.reason, status=error.status)
-            await self.dispatcher.accept(items, on_new_message, self.get_output_channel())
-            return response.text("ok")
-
-        return webhook

@@ -22,15 +22,15 @@ import re
 import uuid
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.dispatch import Dispatcher
-from bot.channels.http import RequestError, parse_json_object, read_body
+from bot.channels.dispatch import Assistant, Dispatcher, Inbound
+from bot.channels.http import RequestError, bearer_token, parse_json_object, read_body
 from bot.channels.messages import ChannelTexts, clinic_template_values, load_channel_texts
 from bot.channels.security import SessionSigner, widget_secret
 from bot.channels.text import neutralise, tel_link
@@ -59,31 +59,6 @@ DEMO_CSP = (
 )
 
 
-class WidgetOutput(CollectingOutputChannel):
-    """Collect the replies of one message, each with the triage level it escalates to."""
-
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name."""
-        return CHANNEL
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Keep the text whole (the widget renders paragraphs) with its level."""
-        self.messages.append(bot_message(text, kwargs.get("utter_action")))
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Keep the text and the buttons' titles."""
-        self.messages.append(bot_message(text, kwargs.get("utter_action"), buttons))
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        """The widget shows no images; the assistant sends none."""
-
-    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
-        """Custom payloads are not shown to patients."""
-
-
 def parse_message_request(data: Mapping[str, Any]) -> Tuple[str, str]:
     """Return (text, client message id) from a ``/message`` body; 400 when unusable."""
     text = data.get("text")
@@ -102,11 +77,9 @@ def parse_message_request(data: Mapping[str, Any]) -> Tuple[str, str]:
     return text, client_id
 
 
-def bearer_token(headers: Mapping[str, str]) -> Optional[str]:
-    """The token from ``Authorization: Bearer <token>``."""
-    value = headers.get("authorization") or ""
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+def message_id(session_id: str, client_id: str) -> str:
+    """The inbox and Rasa message id of a widget message (client ids are unique per session)."""
+    return f"{session_id}:{client_id}"
 
 
 def widget_config(texts: ChannelTexts, clinic: Optional[Mapping[str, str]]) -> Dict[str, Any]:
@@ -200,12 +173,12 @@ class WidgetInput(InputChannel):
             raise RequestError(403, "invalid session")
         return session_id
 
-    async def _triage_level(self, request: Request, session_id: str) -> Optional[str]:
-        tracker = await request.app.ctx.agent.tracker_store.retrieve(session_id)
-        return tracker.get_slot(TRIAGE_LEVEL) if tracker is not None else None
+    async def _tracker(self, request: Request, session_id: str) -> Any:
+        conversation = self.dispatcher.conversation(session_id)
+        return await request.app.ctx.agent.tracker_store.retrieve(conversation)
 
     async def _history(self, request: Request, session_id: str) -> HTTPResponse:
-        tracker = await request.app.ctx.agent.tracker_store.retrieve(session_id)
+        tracker = await self._tracker(request, session_id)
         if tracker is None:
             return self._json(request, {"messages": [], "triage_level": None})
         events = [event.as_dict() for event in tracker.events]
@@ -221,20 +194,24 @@ class WidgetInput(InputChannel):
         text: str,
         client_id: str,
     ) -> HTTPResponse:
-        delivery = f"{session_id}:{client_id}"
-        if not await self.dispatcher.is_first_delivery(delivery):
-            return self._json(request, {"duplicate": True, "messages": []})
-        collector = WidgetOutput()
+        # The message id is unique per session; a retry of the same id (the browser gave up
+        # on the first request) gets the replies stored for it, never a second turn.
+        item = Inbound(message_id(session_id, client_id), session_id, text=text)
         try:
-            await on_new_message(
-                UserMessage(text, collector, session_id, input_channel=CHANNEL, message_id=client_id)
-            )
-        except Exception:
+            answer = await self.dispatcher.answer(item, Assistant(on_new_message, request.app))
+        except Exception:  # ProcessingError too: the message stays in the inbox
             logger.exception("widget: failed to handle a message from %s", mask_identity(CHANNEL, session_id))
-            await self.dispatcher.forget(delivery)
             return self._json(request, {"error": "server error"}, status=500)
-        level = await self._triage_level(request, session_id)
-        return self._json(request, {"messages": collector.messages, "triage_level": level})
+        tracker = await self._tracker(request, session_id)
+        body: Dict[str, Any] = {
+            "messages": [
+                bot_message(r.get("text"), r.get("utter_action"), r.get("buttons")) for r in answer.replies
+            ],
+            "triage_level": tracker.get_slot(TRIAGE_LEVEL) if tracker is not None else None,
+        }
+        if answer.duplicate:
+            body["duplicate"] = True
+        return self._json(request, body)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: health, config, session, message, history, static files and the demo page."""
@@ -252,18 +229,12 @@ class WidgetInput(InputChannel):
         async def session(request: Request) -> HTTPResponse:
             return self._json(request, {"token": self.signer.issue()})
 
-        @webhook.route("/history", methods=["GET"])
+        @webhook.route("/history", methods=["GET", "POST"], stream=True)
         async def read_history(request: Request) -> HTTPResponse:
+            # GET carries the token in the header; POST (what the widget sends) in the body.
             try:
-                session_id = self._session(request)
-            except RequestError as error:
-                return self._json(request, {"error": error.reason}, status=error.status)
-            return await self._history(request, session_id)
-
-        @webhook.route("/history", methods=["POST"], stream=True)
-        async def post_history(request: Request) -> HTTPResponse:
-            try:
-                session_id = self._session(request, parse_json_object(await read_body(request)))
+                data = parse_json_object(await read_body(request)) if request.method == "POST" else None
+                session_id = self._session(request, data)
             except RequestError as error:
                 return self._json(request, {"error": error.reason}, status=error.status)
             return await self._history(request, session_id)
@@ -277,6 +248,11 @@ class WidgetInput(InputChannel):
             except RequestError as error:
                 return self._json(request, {"error": error.reason}, status=error.status)
             return await self._reply(request, on_new_message, session_id, text, client_id)
+
+        @webhook.listener("after_server_start")
+        async def start_worker(app: Any, _: Any) -> None:
+            # Finishes (and stores the replies of) messages a restart left pending.
+            self.dispatcher.start(Assistant(on_new_message, app))
 
         @webhook.route("/static/<name>", methods=["GET"])
         async def static(request: Request, name: str) -> HTTPResponse:

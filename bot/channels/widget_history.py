@@ -36,13 +36,18 @@ def bot_message(text: Optional[str], utter_action: Optional[str], buttons: Any =
     }
 
 
+def client_id(message_id: Optional[str]) -> Optional[str]:
+    """The browser's own id of a message (Rasa keeps ``<session>:<client id>``)."""
+    return message_id.rsplit(":", 1)[-1] if message_id else message_id
+
+
 def history(events: Iterable[Mapping[str, Any]], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
     """Return the visible messages of a conversation (oldest first, at most ``limit``)."""
     messages: List[Dict[str, Any]] = []
     for event in events:
         kind = event.get("event")
         if kind == "user" and event.get("text"):
-            messages.append({"from": "user", "text": event["text"], "id": event.get("message_id")})
+            messages.append({"from": "user", "text": event["text"], "id": client_id(event.get("message_id"))})
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
             data = event.get("data") or {}
             metadata = event.get("metadata") or {}

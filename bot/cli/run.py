@@ -136,7 +136,7 @@ def _print_urls(settings: Settings, services: List[Service], token: str) -> None
     lines = [
         "",
         "Aftercare Assistant is up.",
-        f"  Chat (REST):     curl -s -XPOST {rasa}/webhooks/rest/webhook"
+        f"  Chat (REST):     curl -s -XPOST '{rasa}/webhooks/rest/webhook?token=<RASA_AUTH_TOKEN>'"
         + """ -d '{"sender":"me","message":"hello"}'""",
         f"  Rasa HTTP API:   {rasa}/status?token=<RASA_AUTH_TOKEN> (token in .env)",
         f"  Action server:   http://localhost:{settings.action_port}/health",

@@ -65,7 +65,9 @@ class RestClient:
     def send(self, sender: str, message: str) -> List[str]:
         body = json.dumps({"sender": sender, "message": message}).encode()
         request = urllib.request.Request(
-            f"{self.url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+            f"{self.url}/webhooks/rest/webhook",
+            data=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             return [m.get("text", "") for m in json.loads(response.read())]

@@ -25,6 +25,9 @@ def _mask_phone(value: str) -> str:
 def mask_identity(channel: str, channel_user_id: Optional[str], conversation_id: str = "") -> str:
     """Return a partly hidden identity, e.g. ``+44 ••• ••• 123`` or ``tg:••••5678``."""
     value = (channel_user_id or conversation_id or "").strip()
+    # Conversation ids are namespaced by channel ("twilio:+44...", "telegram:42").
+    if channel and value.lower().startswith(f"{channel.lower()}:"):
+        value = value[len(channel) + 1 :]
     for scheme in ("whatsapp:", "tel:", "sms:"):
         if value.lower().startswith(scheme):
             value = value[len(scheme) :]

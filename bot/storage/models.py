@@ -195,3 +195,6 @@ for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
 
 # Security tables (sessions, login throttling, security alerts) join the same metadata.
 from bot.storage import security_models  # noqa: E402,F401
+# The channel inbox and reply outbox live in their own module; import them so the tables
+# are part of ``Base.metadata`` (migrations, create_all in tests).
+from bot.storage import inbox as _channel_inbox  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Retention: delete flags, their alerts and tracker-store conversations older than a cutoff.
+"""Retention: delete flags, alerts, channel messages and tracker conversations older than a cutoff.
 
 The audit log is kept (it is append-only and holds no patient text); the purge itself
 is recorded there by the caller.
@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.storage.inbox import purge_channel_messages
 from bot.storage.models import AlertOutbox, Flag
 from bot.storage.tracker import purge_events
 
@@ -41,12 +42,14 @@ class PurgeReport:
     events: int
     conversations: int
     dry_run: bool
+    channel_messages: int = 0
 
     def summary(self) -> str:
         """Return the counts as one line (also used as the audit detail)."""
         return (
             f"cutoff={self.cutoff.isoformat(timespec='seconds')} flags={self.flags} alerts={self.alerts} "
-            f"events={self.events} conversations={self.conversations}"
+            f"events={self.events} conversations={self.conversations} "
+            f"channel_messages={self.channel_messages}"
         )
 
 
@@ -68,4 +71,8 @@ def purge(*, session: Session, before: datetime, dry_run: bool = False) -> Purge
             delete(Flag).where(Flag.updated_at < before), execution_options={"synchronize_session": False}
         )
     events = purge_events(session=session, before=before, dry_run=dry_run)
-    return PurgeReport(before, flag_count, alert_count, events.events, events.conversations, dry_run)
+    # Channel messages hold the patient's words too; pending ones are kept (still owed a reply).
+    messages = purge_channel_messages(session=session, before=before, dry_run=dry_run)
+    return PurgeReport(
+        before, flag_count, alert_count, events.events, events.conversations, dry_run, messages
+    )

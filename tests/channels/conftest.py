@@ -66,15 +66,19 @@ class ChannelStack:
         """GET; return (status, body text) whatever the status."""
         return _send(urllib.request.Request(f"{self.url}{path}", headers=headers or {}))
 
-    def user_events(self, sender: str) -> List[Dict[str, Any]]:
+    def tracker(self, conversation: str) -> Dict[str, Any]:
+        """A conversation's tracker (ids like ``twilio:+44...`` go raw: Rasa does not unquote paths)."""
+        return self.stack.tracker(conversation)
+
+    def user_events(self, conversation: str) -> List[Dict[str, Any]]:
         """The conversation's user events, from Rasa's HTTP API."""
-        return [e for e in self.stack.tracker(sender).get("events", []) if e.get("event") == "user"]
+        return [e for e in self.tracker(conversation).get("events", []) if e.get("event") == "user"]
 
     def settled_user_texts(self, sender: str, count: int, timeout: float = 90) -> List[str]:
         """Wait until ``count`` messages were handled to the end of their turn; return the user texts."""
 
         def settled() -> Optional[List[str]]:
-            events = self.stack.tracker(sender).get("events", [])
+            events = self.tracker(sender).get("events", [])
             users = [e.get("text") for e in events if e.get("event") == "user"]
             listening = bool(events) and events[-1].get("name") == "action_listen"
             return users if len(users) >= count and listening else None
@@ -187,6 +191,20 @@ def wait_until(condition, timeout: float = 90, interval: float = 0.2):  # type: 
             return result
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+def pending_inbox(database_url: str, channel: str, message_id: str) -> Optional[str]:
+    """The status of one inbox entry (None when it was never received)."""
+    from bot.storage import make_engine, make_session_factory
+    from bot.storage.inbox import find_entry
+
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            entry = find_entry(session=session, channel=channel, message_id=message_id)
+            return entry.status if entry is not None else None
+    finally:
+        engine.dispose()
 
 
 def flags_of(database_url: str, conversation_id: str) -> List[Dict[str, Any]]:

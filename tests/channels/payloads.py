@@ -29,7 +29,7 @@ def whatsapp_event(messages: List[Dict[str, Any]], phone_number_id: str = PHONE_
                                 "display_phone_number": "15550783881",
                                 "phone_number_id": phone_number_id,
                             },
-                            "contacts": [{"profile": {"name": "Sam"}, "wa_id": messages[0]["from"]}]
+                            "contacts": [{"profile": {"name": "Sam"}, "wa_id": messages[0].get("from")}]
                             if messages
                             else [],
                             "messages": messages,
@@ -207,3 +207,86 @@ def twilio_signed(url: str, fields: Dict[str, str], auth_token: str) -> tuple[by
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Twilio-Signature": signature,
     }
+
+
+def whatsapp_bsuid_text(user_id: str, message_id: str, body: str) -> Dict[str, Any]:
+    """A ``messages`` webhook from a patient who hides their number behind a username.
+
+    Meta then omits ``from`` and ``wa_id``; the business-scoped user id (BSUID) is in the
+    message's ``from_user_id`` and the contact's ``user_id``.
+    """
+    event = whatsapp_event(
+        [
+            {
+                "from_user_id": user_id,
+                "id": message_id,
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": body},
+            }
+        ]
+    )
+    event["entry"][0]["changes"][0]["value"]["contacts"] = [
+        {"profile": {"name": "Sam", "username": "@sam"}, "user_id": user_id}
+    ]
+    return event
+
+
+def whatsapp_unsupported(sender: str, message_id: str) -> Dict[str, Any]:
+    """A message type the Cloud API cannot deliver (a poll, a view-once photo...)."""
+    return {
+        "from": sender,
+        "id": message_id,
+        "timestamp": str(int(time.time())),
+        "errors": [
+            {
+                "code": 131051,
+                "title": "Message type unknown",
+                "message": "Message type unknown",
+                "error_data": {"details": "Message type is currently not supported."},
+            }
+        ],
+        "type": "unsupported",
+    }
+
+
+def telegram_edited(update_id: int, chat_id: int, text: str) -> Dict[str, Any]:
+    """A Bot API ``Update`` for a message the patient edited (``edited_message`` with ``edit_date``)."""
+    update = telegram_text(update_id, chat_id, text)
+    message = update.pop("message")
+    message["edit_date"] = message["date"] + 30
+    update["edited_message"] = message
+    return update
+
+
+def telegram_callback_without_message(update_id: int, chat_id: int, data: str) -> Dict[str, Any]:
+    """A tap on a button of an inline message: the ``callback_query`` carries no ``message``."""
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb{update_id}",
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Sam"},
+            "inline_message_id": "AAAAAFo3AAB3pL1J",
+            "chat_instance": "-1234",
+            "data": data,
+        },
+    }
+
+
+def twilio_whatsapp_location(
+    message_sid: str, sender: str, to: str = "whatsapp:+15005550006"
+) -> Dict[str, str]:
+    """A WhatsApp location shared through Twilio: no ``Body``, only coordinates."""
+    return twilio_form(
+        message_sid,
+        sender,
+        "",
+        to=to,
+        Latitude="51.5072",
+        Longitude="-0.1276",
+        Address="Trafalgar Square, London",
+        Label="Home",
+        MessageType="location",
+        ProfileName="Sam",
+        WaId=sender.removeprefix("whatsapp:").lstrip("+"),
+    )

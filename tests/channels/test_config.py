@@ -43,8 +43,9 @@ def _settings(tmp_path, **env: str) -> Settings:
         ({**WHATSAPP, **TELEGRAM, **TWILIO}, ["rest", "widget", "whatsapp", "telegram", "twilio"]),
         ({**TELEGRAM, "AFTERCARE_TELEGRAM_SECRET_TOKEN": ""}, ["rest", "widget"]),
         ({k: v for k, v in WHATSAPP.items() if "APP_SECRET" not in k}, ["rest", "widget"]),
-        ({"AFTERCARE_ENV": "production"}, ["rest"]),
-        ({"AFTERCARE_ENV": "production", "AFTERCARE_WIDGET_SECRET": "w" * 32}, ["rest", "widget"]),
+        ({"AFTERCARE_ENV": "production"}, []),
+        ({"AFTERCARE_ENV": "production", "AFTERCARE_REST_ENABLED": "true"}, ["rest"]),
+        ({"AFTERCARE_ENV": "production", "AFTERCARE_WIDGET_SECRET": "w" * 32}, ["widget"]),
         ({"AFTERCARE_WIDGET_SECRET": "short"}, ["rest"]),
     ],
 )
@@ -106,8 +107,28 @@ def test_runtime_file_is_read_by_rasa_with_the_variables_set(tmp_path, monkeypat
     monkeypatch.setenv("AFTERCARE_VAR_DIR", str(tmp_path))
     channels = {channel.name(): channel for channel in create_http_input_channels(None, str(path))}
     assert set(channels) == {"rest", "widget", "telegram", "twilio"}
-    assert channels["telegram"].secret_token == "tg-secret"
-    assert channels["twilio"].auth_token == "tw"
+    assert channels["telegram"].config["secret_token"] == "tg-secret"
+    assert channels["twilio"].config["auth_token"] == "tw"
+
+
+def test_the_rest_webhook_is_ours_and_off_in_production(tmp_path):
+    assert "rest" not in credentials_for(_settings(tmp_path))
+    assert "bot.channels.rest.TokenRestInput" in credentials_for(_settings(tmp_path))
+    production = _settings(tmp_path, AFTERCARE_ENV="production", AFTERCARE_WIDGET_SECRET="w" * 32)
+    assert "bot.channels.rest.TokenRestInput" not in credentials_for(production)
+    lines = describe_channels(production)
+    assert any(line.startswith("rest: off") and "AFTERCARE_REST_ENABLED=true" in line for line in lines)
+
+
+def test_the_registry_comes_from_the_connector_classes():
+    from bot.channels.config import CONNECTORS
+
+    assert (
+        [p.name for p in PROVIDERS] == [c.CHANNEL for c in CONNECTORS] == ["whatsapp", "telegram", "twilio"]
+    )
+    for provider, connector in zip(PROVIDERS, CONNECTORS, strict=True):
+        assert provider.required == connector.REQUIRED
+        assert provider.class_path == connector.class_path()
 
 
 def test_every_provider_names_its_class_and_variables():

@@ -8,7 +8,14 @@ import pytest
 
 from bot.channels.http import RequestError
 from bot.channels.telegram import callback_data, parse_update, read_webhook
-from tests.channels.payloads import telegram_callback, telegram_photo, telegram_text, telegram_voice
+from tests.channels.payloads import (
+    telegram_callback,
+    telegram_callback_without_message,
+    telegram_edited,
+    telegram_photo,
+    telegram_text,
+    telegram_voice,
+)
 
 SECRET = "tg-secret_token-1"
 BOT = "123456"
@@ -58,8 +65,23 @@ def test_photo_and_voice_are_media():
     assert (voice.media, voice.text) == ("voice", None)
 
 
-def test_edits_and_other_updates_are_ignored():
-    assert _read({"update_id": 1008, "edited_message": telegram_text(1, CHAT, "x")["message"]}) == []
+def test_an_edited_message_is_read_as_a_new_message():
+    [edit] = _read(telegram_edited(1008, CHAT, "actually I have a fever and my lips are swelling"))
+    assert (edit.message_id, edit.sender_id, edit.text) == (
+        "123456:1008",
+        str(CHAT),
+        "actually I have a fever and my lips are swelling",
+    )
+
+
+def test_a_callback_without_its_message_is_still_answered():
+    [tap] = _read(telegram_callback_without_message(1010, CHAT, "yes"))
+    assert (tap.sender_id, tap.text, tap.media) == (str(CHAT), None, None)
+    assert tap.metadata == {"callback_query_id": "cb1010"}
+
+
+def test_other_updates_are_ignored():
+    assert _read({"update_id": 1011, "my_chat_member": {"chat": {"id": CHAT, "type": "private"}}}) == []
 
 
 @pytest.mark.parametrize("secret", ["wrong", "", SECRET.upper()])

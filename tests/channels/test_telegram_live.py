@@ -11,7 +11,13 @@ import pytest
 from bot.channels.messages import load_channel_texts
 from tests.channels.conftest import flags_of, knowledge_answer, rendered_response, wait_until
 from tests.channels.fake_providers import telegram_texts
-from tests.channels.payloads import telegram_callback, telegram_photo, telegram_text
+from tests.channels.payloads import (
+    telegram_callback,
+    telegram_callback_without_message,
+    telegram_edited,
+    telegram_photo,
+    telegram_text,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -50,8 +56,8 @@ def test_fever_is_escalated_and_flagged_with_the_chat_id(channel_stack):
     _deliver(channel_stack, telegram_text(next(_update_ids), chat, "I have a fever"))
     urgent = rendered_response("utter_escalate_urgent")
     wait_until(lambda: urgent in telegram_texts(channel_stack.fake, str(chat)))
-    flags = wait_until(lambda: flags_of(channel_stack.stack.database_url, str(chat)))
-    assert {"kind": "triage", "level": "urgent", "channel": "telegram", "channel_user_id": str(chat)} in flags
+    flags = wait_until(lambda: flags_of(channel_stack.stack.database_url, f"telegram:{chat}"))
+    assert [(f["kind"], f["level"], f["channel"]) for f in flags] == [("triage", "urgent", "telegram")]
 
 
 def test_a_button_tap_is_answered_and_read_as_text(channel_stack):
@@ -74,7 +80,7 @@ def test_a_redelivered_update_is_answered_once(channel_stack):
     _deliver(channel_stack, telegram_text(next(_update_ids), chat, "I have a fever"))
     # Messages of one chat are handled in order: once the second turn is over, the first
     # has been handled as often as it ever will be.
-    assert channel_stack.settled_user_texts(str(chat), 2) == ["can I peel it off?", "I have a fever"]
+    assert channel_stack.settled_user_texts(f"telegram:{chat}", 2) == ["can I peel it off?", "I have a fever"]
     answer = knowledge_answer("ask_peel_off")
     assert len([t for t in telegram_texts(channel_stack.fake, str(chat)) if answer in t]) == 1
 
@@ -84,7 +90,7 @@ def test_a_voice_message_or_photo_gets_a_request_for_words_and_a_flag(channel_st
     _deliver(channel_stack, telegram_photo(next(_update_ids), chat))
     opening = load_channel_texts().media_reply.split("{")[0]
     wait_until(lambda: any(t.startswith(opening) for t in telegram_texts(channel_stack.fake, str(chat))))
-    flags = wait_until(lambda: flags_of(channel_stack.stack.database_url, str(chat)))
+    flags = wait_until(lambda: flags_of(channel_stack.stack.database_url, f"telegram:{chat}"))
     assert flags[0]["kind"] == "handoff"
 
 
@@ -94,7 +100,7 @@ def test_wrong_or_missing_secret_token_is_403(channel_stack):
     assert _deliver(channel_stack, update, secret="guessed")[0] == 403
     body = json.dumps(update).encode()
     assert channel_stack.post(WEBHOOK, body, {"Content-Type": "application/json"})[0] == 403
-    assert channel_stack.user_events(str(chat)) == []
+    assert channel_stack.user_events(f"telegram:{chat}") == []
 
 
 def test_malformed_json_is_400_and_oversized_is_413(channel_stack):
@@ -108,6 +114,25 @@ def test_intent_commands_are_read_as_plain_text(channel_stack):
     chat = _chat()
     _deliver(channel_stack, telegram_text(next(_update_ids), chat, "/report_allergic_reaction"))
     wait_until(lambda: telegram_texts(channel_stack.fake, str(chat)))
-    latest = channel_stack.stack.tracker(str(chat))["latest_message"]
+    latest = channel_stack.tracker(f"telegram:{chat}")["latest_message"]
     assert latest["text"] == "report_allergic_reaction"
     assert len(latest["intent_ranking"]) > 1
+
+
+def test_an_edited_message_is_triaged_as_a_new_message(channel_stack):
+    chat = _chat()
+    _deliver(channel_stack, telegram_text(next(_update_ids), chat, "is peeling normal?"))
+    edit = telegram_edited(next(_update_ids), chat, "actually I have a fever and my lips are swelling")
+    assert _deliver(channel_stack, edit)[0] == 200
+    emergency = rendered_response("utter_escalate_emergency")
+    wait_until(lambda: emergency in telegram_texts(channel_stack.fake, str(chat)))
+    assert channel_stack.tracker(f"telegram:{chat}")["slots"]["triage_level"] == "emergency"
+
+
+def test_a_tap_on_a_button_whose_message_is_gone_stops_the_spinner(channel_stack):
+    update = telegram_callback_without_message(next(_update_ids), _chat(), "yes")
+    assert _deliver(channel_stack, update)[0] == 200
+    callback_id = update["callback_query"]["id"]
+    channel_stack.fake.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and (c.body or {}).get("callback_query_id") == callback_id
+    )

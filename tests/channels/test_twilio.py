@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.http import RequestError
 from bot.channels.twilio_sms import FormParams, parse_form, parse_message, read_webhook, signature_valid
-from tests.channels.payloads import twilio_form, twilio_signed
+from tests.channels.payloads import twilio_form, twilio_signed, twilio_whatsapp_location
 
 # The example in Twilio's security documentation ("Validating Signatures from Twilio").
 DOC_TOKEN = "12345"
@@ -90,3 +90,10 @@ def test_non_text_body_is_400():
     with pytest.raises(RequestError) as error:
         parse_form(b"\xff\xfe")
     assert error.value.status == 400
+
+
+def test_a_whatsapp_location_without_body_is_answered_as_media():
+    fields = twilio_whatsapp_location("SM9", "whatsapp:+447700900123")
+    assert fields["Body"] == ""
+    [item] = parse_message(parse_form(urlencode(fields).encode()))
+    assert (item.sender_id, item.media, item.text) == ("whatsapp:+447700900123", "location", None)

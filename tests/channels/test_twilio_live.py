@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from tests.channels.conftest import PUBLIC_URL, knowledge_answer, rendered_response, wait_until
+from tests.channels.conftest import PUBLIC_URL, flags_of, knowledge_answer, rendered_response, wait_until
 from tests.channels.fake_providers import twilio_texts
-from tests.channels.payloads import twilio_form, twilio_signed
+from tests.channels.payloads import twilio_form, twilio_signed, twilio_whatsapp_location
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def test_bad_signature_is_403(channel_stack):
     body, headers = twilio_signed(SIGNED_URL, twilio_form(_sid(), patient, "hello"), "x")
     del headers["X-Twilio-Signature"]
     assert channel_stack.post(PATH, body, headers)[0] == 403
-    assert channel_stack.user_events(patient) == []
+    assert channel_stack.user_events(f"twilio:{patient}") == []
 
 
 def test_a_repeated_message_sid_is_answered_once(channel_stack):
@@ -67,6 +67,22 @@ def test_a_repeated_message_sid_is_answered_once(channel_stack):
     assert _deliver(channel_stack, fields)[0] == 200
     assert _deliver(channel_stack, fields)[0] == 200
     _deliver(channel_stack, twilio_form(_sid(), patient, "I have a fever"))
-    assert channel_stack.settled_user_texts(patient, 2) == ["can I peel it off?", "I have a fever"]
+    assert channel_stack.settled_user_texts(f"twilio:{patient}", 2) == [
+        "can I peel it off?",
+        "I have a fever",
+    ]
     first_line = knowledge_answer("ask_peel_off").split("\n")[0]
     assert len([t for t in twilio_texts(channel_stack.fake, patient) if first_line in t]) == 1
+
+
+def test_a_whatsapp_location_without_body_gets_a_reply_and_a_flag(channel_stack):
+    from bot.channels.messages import load_channel_texts
+
+    patient = "whatsapp:" + _patient()
+    assert _deliver(channel_stack, twilio_whatsapp_location(_sid(), patient))[0] == 200
+    opening = load_channel_texts().media_reply.split("{")[0]
+    wait_until(lambda: any(t.startswith(opening) for t in twilio_texts(channel_stack.fake, patient)))
+    call = channel_stack.fake.matching(lambda c: (c.body or {}).get("To") == patient)[0]
+    assert call.body["From"] == "whatsapp:" + channel_stack.secrets["AFTERCARE_TWILIO_NUMBER"]
+    [flag] = wait_until(lambda: flags_of(channel_stack.stack.database_url, f"twilio:{patient}"))
+    assert flag["kind"] == "handoff"

@@ -17,11 +17,13 @@ from bot.channels.whatsapp import (
 from tests.channels.payloads import (
     PHONE_NUMBER_ID,
     signed,
+    whatsapp_bsuid_text,
     whatsapp_button_reply,
     whatsapp_event,
     whatsapp_image,
     whatsapp_status,
     whatsapp_text,
+    whatsapp_unsupported,
     whatsapp_voice,
 )
 
@@ -71,9 +73,16 @@ def test_media_is_named_and_keeps_its_caption():
 
 
 def test_unknown_message_types_are_treated_as_unreadable_media():
-    message = {"from": PATIENT, "id": "wamid.D1", "type": "unsupported", "errors": [{"code": 131051}]}
-    [item] = _read(whatsapp_event([message]))
-    assert item.media == "other"
+    [item] = _read(whatsapp_event([whatsapp_unsupported(PATIENT, "wamid.D1")]))
+    assert item.media == "other"  # "an attachment", never "a photo"
+    assert item.text is None
+
+
+def test_a_patient_known_only_by_business_scoped_id_is_read_and_answered_by_it():
+    [item] = _read(whatsapp_bsuid_text("US.13491208655302741918", "wamid.U1", "I have a fever"))
+    assert (item.sender_id, item.text) == ("US.13491208655302741918", "I have a fever")
+    assert text_payload(item.sender_id, "hi")["recipient"] == "US.13491208655302741918"
+    assert "to" not in text_payload(item.sender_id, "hi")
 
 
 def test_reactions_need_no_answer():

@@ -6,17 +6,11 @@ import asyncio
 
 import pytest
 
-from bot.channels.http import RequestError
+from bot.channels.dispatch import ReplyCollector
+from bot.channels.http import RequestError, bearer_token
 from bot.channels.messages import load_channel_texts
-from bot.channels.widget import (
-    STATIC_DIR,
-    STATIC_FILES,
-    WidgetOutput,
-    bearer_token,
-    parse_message_request,
-    widget_config,
-)
-from bot.channels.widget_history import history, reply_level
+from bot.channels.widget import STATIC_DIR, STATIC_FILES, parse_message_request, widget_config
+from bot.channels.widget_history import bot_message, history, reply_level
 from bot.safety import ESCALATION_RESPONSES
 from bot.triage import Level
 
@@ -74,7 +68,7 @@ def test_escalation_replies_carry_their_level():
 
 
 def test_output_collects_levels_and_button_titles():
-    output = WidgetOutput()
+    output = ReplyCollector()
 
     async def send() -> None:
         await output.send_response(
@@ -86,7 +80,8 @@ def test_output_collects_levels_and_button_titles():
         )
 
     asyncio.run(send())
-    assert output.messages == [
+    shown = [bot_message(r["text"], r["utter_action"], r["buttons"]) for r in output.replies]
+    assert shown == [
         {"from": "bot", "text": "Call now", "level": "emergency", "buttons": []},
         {"from": "bot", "text": "Pick", "level": None, "buttons": [{"title": "Yes"}]},
     ]
@@ -96,7 +91,7 @@ def test_history_shows_the_conversation_with_levels():
     events = [
         {"event": "action", "name": "action_session_start"},
         {"event": "session_started"},
-        {"event": "user", "text": "I have a fever", "message_id": "m1"},
+        {"event": "user", "text": "I have a fever", "message_id": "sessionid:m1"},
         {"event": "action", "name": "utter_escalate_urgent"},
         {
             "event": "bot",

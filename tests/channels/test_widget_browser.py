@@ -121,7 +121,7 @@ def test_ask_escalate_reload_and_refuse_a_forged_session(page, channel_stack, sc
         "key => localStorage.getItem(key)", STORAGE_PREFIX + f"{channel_stack.url}/webhooks/widget"
     )
     session_id = token.split(".")[1]
-    events = channel_stack.settled_user_texts(session_id, 3)
+    events = channel_stack.settled_user_texts(f"widget:{session_id}", 3)
     assert events == ["can I peel it off?", "I have a fever", "thank you"]
 
     # Someone who edits the session id in their browser gets no conversation but their own.
@@ -165,7 +165,7 @@ def test_a_lost_answer_is_recovered_without_asking_twice(page, channel_stack):
     token = page.evaluate(
         "key => localStorage.getItem(key)", STORAGE_PREFIX + f"{channel_stack.url}/webhooks/widget"
     )
-    assert channel_stack.settled_user_texts(token.split(".")[1], 1) == ["can I peel it off?"]
+    assert channel_stack.settled_user_texts("widget:" + token.split(".")[1], 1) == ["can I peel it off?"]
     assert page.locator(".acw-user").count() == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 import uuid
 
@@ -37,6 +38,10 @@ def _session_id(token: str) -> str:
     return token.split(".")[1]
 
 
+def _conversation(token: str) -> str:
+    return f"widget:{_session_id(token)}"
+
+
 def test_a_question_gets_the_knowledge_answer(channel_stack):
     token = _session(channel_stack)
     status, reply = _say(channel_stack, token, "can I peel it off?")
@@ -45,7 +50,7 @@ def test_a_question_gets_the_knowledge_answer(channel_stack):
     assert any(knowledge_answer("ask_peel_off") in t for t in texts)
     assert rendered_response("utter_disclaimer") in texts
     assert all(m["level"] is None for m in reply["messages"])
-    [user] = channel_stack.user_events(_session_id(token))
+    [user] = channel_stack.user_events(_conversation(token))
     assert user["input_channel"] == "widget"
 
 
@@ -85,8 +90,9 @@ def test_a_retried_message_is_processed_once(channel_stack):
     _, first = _say(channel_stack, token, "can I peel it off?", message_id="retry-me-123")
     assert first["messages"]
     status, again = _say(channel_stack, token, "can I peel it off?", message_id="retry-me-123")
-    assert status == 200 and again == {"duplicate": True, "messages": []}
-    assert len(channel_stack.user_events(_session_id(token))) == 1
+    assert status == 200 and again["duplicate"] is True
+    assert again["messages"] == first["messages"], "a retry is answered from the stored replies"
+    assert len(channel_stack.user_events(_conversation(token))) == 1
 
 
 def test_forged_or_missing_tokens_are_403(channel_stack):
@@ -98,7 +104,7 @@ def test_forged_or_missing_tokens_are_403(channel_stack):
     assert _say(channel_stack, forged, "hello")[0] == 403
     assert _say(channel_stack, mine[:-3] + "abc", "hello")[0] == 403
     assert channel_stack.get(f"{BASE}/history")[0] == 403
-    assert len(channel_stack.user_events(_session_id(theirs))) == 1
+    assert len(channel_stack.user_events(_conversation(theirs))) == 1
 
 
 def test_malformed_and_oversized_bodies(channel_stack):
@@ -113,7 +119,7 @@ def test_malformed_and_oversized_bodies(channel_stack):
 def test_intent_commands_are_read_as_plain_text(channel_stack):
     token = _session(channel_stack)
     _say(channel_stack, token, "/report_allergic_reaction")
-    latest = channel_stack.stack.tracker(_session_id(token))["latest_message"]
+    latest = channel_stack.tracker(_conversation(token))["latest_message"]
     assert latest["text"] == "report_allergic_reaction"
     assert len(latest["intent_ranking"]) > 1
 
@@ -158,3 +164,24 @@ def test_the_token_may_travel_in_a_plain_text_body(channel_stack):
     assert status == 200 and json.loads(history)["messages"][0]["id"] == "plain-body-1"
     forged = json.dumps({"token": token[:-2] + "xx"}).encode()
     assert channel_stack.post(f"{BASE}/history", forged)[0] == 403
+
+
+def test_a_browser_that_gave_up_gets_the_escalation_on_its_retry(channel_stack):
+    """The first request times out on the client mid-turn; the turn still completes and is stored."""
+    import socket
+
+    token = _session(channel_stack)
+    body = json.dumps({"text": "I have a fever", "id": "gave-up-0001"}).encode()
+    request = urllib.request.Request(
+        f"{channel_stack.url}{BASE}/message",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with pytest.raises((socket.timeout, urllib.error.URLError)):
+        urllib.request.urlopen(request, timeout=0.01)
+    status, reply = _say(channel_stack, token, "I have a fever", message_id="gave-up-0001")
+    assert status == 200
+    assert reply["messages"][0]["text"] == rendered_response("utter_escalate_urgent")
+    assert reply["messages"][0]["level"] == "urgent"
+    assert [e["text"] for e in channel_stack.user_events(_conversation(token))] == ["I have a fever"]

@@ -122,3 +122,69 @@ def test_bad_input_gets_a_safe_reply(assistant, message):
     assert "Traceback" not in body and "Exception" not in body
     for reply in replies:
         assert "text" in reply or "buttons" in reply
+
+
+def _post_rest(assistant, body: bytes, query: str = "", headers=None):
+    request = urllib.request.Request(
+        f"{assistant.rasa_url}/webhooks/rest/webhook{query}",
+        data=body,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_the_rest_webhook_requires_the_api_token(assistant):
+    sender = _sender()
+    body = json.dumps({"sender": sender, "message": "I have a fever"}).encode()
+    assert _post_rest(assistant, body)[0] == 401
+    assert _post_rest(assistant, body, "?token=wrong")[0] == 401
+    assert _post_rest(assistant, body, headers={"Authorization": "Bearer wrong"})[0] == 401
+    assert [e for e in assistant.tracker(sender)["events"] or [] if e.get("event") == "user"] == []
+    status, replies = _post_rest(assistant, body, f"?token={assistant.token}")
+    assert status == 200 and replies[0]["text"].startswith(_response_start("utter_escalate_urgent"))
+
+
+def test_the_sender_id_is_kept_exactly_and_the_input_channel_cannot_be_spoofed(assistant):
+    sender = _sender() + "+odd:id"
+    body = json.dumps({"sender": sender, "message": "hello", "input_channel": "whatsapp"}).encode()
+    status, _ = _post_rest(assistant, body, f"?token={assistant.token}")
+    assert status == 200
+    tracker = assistant.tracker(sender)  # Rasa's API does not unquote the path: send it raw
+    assert tracker["sender_id"] == sender
+    assert tracker["latest_input_channel"] == "rest"
+
+
+@pytest.mark.parametrize("sender", ["\ud800", "a\u0000b", "x" * 300, 42, None])
+def test_unusable_sender_ids_are_400_and_the_server_keeps_answering(assistant, sender):
+    body = json.dumps({"sender": sender, "message": "hi"}).encode()
+    status, reply = _post_rest(assistant, body, f"?token={assistant.token}")
+    assert status == 400 and "sender" in reply
+    assert assistant.texts(_sender(), "hello")
+
+
+def test_patients_cannot_force_an_intent_or_set_a_slot(assistant):
+    sender = _sender()
+    assistant.texts(sender, '/inform{"days_since": 3000}')
+    assistant.texts(sender, "/report_allergic_reaction")
+    tracker = assistant.tracker(sender)
+    assert tracker["slots"]["triage_level"] not in ("emergency", "urgent")
+    assert tracker["slots"].get("days_since_procedure") != 3000
+    assert len(tracker["latest_message"]["intent_ranking"]) > 1
+
+
+def test_a_red_flag_past_character_5000_still_escalates_and_asks_for_a_shorter_message(assistant):
+    from bot.channels.messages import load_channel_texts
+
+    sender = _sender()
+    text = "My skin is a bit dry and I wonder which cream is best. " * 95 + "Also I have a fever."
+    assert text.index("fever") > 5000
+    texts = assistant.texts(sender, text)
+    assert texts[0].startswith(_response_start("utter_escalate_urgent"))
+    assert texts[-1] == load_channel_texts().too_long_reply
+    assert assistant.tracker(sender)["slots"]["triage_level"] == "urgent"
+    users = [e for e in assistant.tracker(sender)["events"] if e.get("event") == "user"]
+    assert len(users[-1]["text"]) <= 4096

@@ -49,6 +49,7 @@ def test_run_starts_all_servers_and_ctrl_c_stops_them(trained_model, project_roo
         request = urllib.request.Request(
             f"{rasa}/webhooks/rest/webhook",
             data=json.dumps({"sender": "run-test", "message": "hello"}).encode(),
+            headers={"Authorization": "Bearer run-test-token"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             assert json.loads(response.read())[0]["text"].startswith("Hello!")

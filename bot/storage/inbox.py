@@ -1,0 +1,355 @@
+"""The channel inbox and reply outbox: what patients sent us, and what we owe them back.
+
+A provider webhook or widget message is written to ``aftercare_channel_inbox`` in the
+transaction that acknowledges it, so a crash after "got it" loses nothing. An entry stays
+``pending`` until its turn is stored; then it is ``done`` with the replies it produced
+(a redelivery is answered from them, never processed again). Replies to provider channels
+go to ``aftercare_channel_outbox`` in the same transaction that marks the entry done, one
+row per provider call with a unique idempotency key, so replaying an entry can never
+queue the same reply twice; a worker sends due rows with retries.
+
+Callers own the session and the transaction; nothing here commits.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.storage.db import utcnow
+from bot.storage.models import Base
+from bot.storage.types import UTCDateTime
+from bot.storage.vocabulary import sql_in
+
+if TYPE_CHECKING:
+    from bot.storage.outbox import RetryPolicy
+
+INBOX_PENDING = "pending"
+INBOX_DONE = "done"
+INBOX_FAILED = "failed"
+INBOX_STATUSES: Tuple[str, ...] = (INBOX_PENDING, INBOX_DONE, INBOX_FAILED)
+
+SEND_PENDING = "pending"
+SEND_SENT = "sent"
+SEND_FAILED = "failed"
+SEND_STATUSES: Tuple[str, ...] = (SEND_PENDING, SEND_SENT, SEND_FAILED)
+
+# A message that fails this often (Rasa crashing on it every time) stops blocking its
+# conversation; it stays in the table as ``failed`` and is logged.
+MAX_PROCESS_ATTEMPTS = 5
+
+
+class InboxEntry(Base):
+    """One message a channel accepted: its payload, where it stands, and the replies it got."""
+
+    __tablename__ = "aftercare_channel_inbox"
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(32), nullable=False)
+    message_id = Column(String(255), nullable=False)
+    conversation_id = Column(String(255), nullable=False)
+    payload = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default=INBOX_PENDING)
+    attempts = Column(Integer, nullable=False, default=0)
+    result = Column(Text, nullable=True)
+    last_error = Column(String(200), nullable=True)
+    received_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    processed_at = Column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("channel", "message_id", name="uq_aftercare_channel_inbox_message"),
+        CheckConstraint(sql_in("status", INBOX_STATUSES), name="status"),
+        Index("ix_aftercare_channel_inbox_pending", "channel", "status", "conversation_id"),
+    )
+
+    @property
+    def data(self) -> Any:
+        """The stored payload, decoded."""
+        return json.loads(self.payload)
+
+    @property
+    def replies(self) -> List[Mapping[str, Any]]:
+        """The replies stored when the entry was done (empty before)."""
+        return list(json.loads(self.result)) if self.result else []
+
+
+class OutboxMessage(Base):
+    """One provider call (a reply piece, a button answer) that must be made exactly once."""
+
+    __tablename__ = "aftercare_channel_outbox"
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(32), nullable=False)
+    idempotency_key = Column(String(320), nullable=False, unique=True)
+    inbox_id = Column(
+        Integer, ForeignKey("aftercare_channel_inbox.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    request = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default=SEND_PENDING)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_error = Column(String(200), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    sent_at = Column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint(sql_in("status", SEND_STATUSES), name="status"),
+        Index("ix_aftercare_channel_outbox_due", "channel", "status", "next_attempt_at"),
+    )
+
+    @property
+    def data(self) -> Any:
+        """The stored provider request, decoded."""
+        return json.loads(self.request)
+
+
+def record_delivery(
+    *,
+    session: Session,
+    channel: str,
+    message_id: str,
+    conversation_id: str,
+    payload: Mapping[str, Any],
+    now: Optional[datetime] = None,
+) -> Tuple[InboxEntry, bool]:
+    """Write a delivery down; return ``(entry, True)`` the first time, ``(existing, False)`` after.
+
+    The unique ``(channel, message_id)`` makes "first time?" atomic when two deliveries of
+    one message race each other.
+    """
+    # Insert first, read only on a clash: a transaction that reads before it writes can fail
+    # at once on SQLite ("database is locked") when another writer commits in between.
+    entry = InboxEntry(
+        channel=channel,
+        message_id=message_id[:255],
+        conversation_id=conversation_id,
+        payload=json.dumps(dict(payload), ensure_ascii=False),
+        status=INBOX_PENDING,
+        attempts=0,
+        received_at=now or utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:
+        existing = find_entry(session=session, channel=channel, message_id=message_id)
+        if existing is None:
+            raise
+        return existing, False
+    return entry, True
+
+
+def find_entry(*, session: Session, channel: str, message_id: str) -> Optional[InboxEntry]:
+    """Return the entry for one provider message id, if it was ever received."""
+    statement = select(InboxEntry).where(
+        InboxEntry.channel == channel, InboxEntry.message_id == message_id[:255]
+    )
+    return session.execute(statement).scalars().first()
+
+
+def pending_entries(*, session: Session, channel: str, conversation_id: str) -> List[InboxEntry]:
+    """Return a conversation's pending entries in the order they arrived."""
+    statement = (
+        select(InboxEntry)
+        .where(
+            InboxEntry.channel == channel,
+            InboxEntry.conversation_id == conversation_id,
+            InboxEntry.status == INBOX_PENDING,
+        )
+        .order_by(InboxEntry.id)
+    )
+    return list(session.execute(statement).scalars())
+
+
+def pending_conversations(*, session: Session, channel: str, limit: int = 500) -> List[str]:
+    """Return the conversations that have pending entries, oldest waiting first."""
+    statement = (
+        select(InboxEntry.conversation_id, func.min(InboxEntry.id).label("first"))
+        .where(InboxEntry.channel == channel, InboxEntry.status == INBOX_PENDING)
+        .group_by(InboxEntry.conversation_id)
+        .order_by("first")
+        .limit(limit)
+    )
+    return [row[0] for row in session.execute(statement)]
+
+
+def complete_entry(
+    *,
+    session: Session,
+    entry_id: int,
+    replies: Sequence[Mapping[str, Any]],
+    requests: Sequence[Mapping[str, Any]] = (),
+    now: Optional[datetime] = None,
+) -> Optional[InboxEntry]:
+    """Mark an entry done with its replies, and queue its provider calls in the same transaction.
+
+    Completing an entry twice changes nothing (its first result stands), so a replay
+    that races a slow first run cannot queue a second set of replies.
+    """
+    now = now or utcnow()
+    entry = session.get(InboxEntry, entry_id)
+    if entry is None or entry.status == INBOX_DONE:
+        return entry
+    entry.status = INBOX_DONE
+    entry.attempts += 1
+    entry.result = json.dumps(list(replies), ensure_ascii=False)
+    entry.processed_at = now
+    entry.last_error = None
+    enqueue_requests(
+        session=session,
+        channel=entry.channel,
+        key=f"{entry.channel}:{entry.message_id}",
+        requests=requests,
+        inbox_id=entry.id,
+        now=now,
+    )
+    return entry
+
+
+def record_failure(
+    *, session: Session, entry_id: int, error: str, max_attempts: int = MAX_PROCESS_ATTEMPTS
+) -> Optional[InboxEntry]:
+    """Count a failed processing attempt; after ``max_attempts`` the entry is ``failed``."""
+    entry = session.get(InboxEntry, entry_id)
+    if entry is None or entry.status != INBOX_PENDING:
+        return entry
+    entry.attempts += 1
+    entry.last_error = error[:200]
+    if entry.attempts >= max_attempts:
+        entry.status = INBOX_FAILED
+    return entry
+
+
+def enqueue_requests(
+    *,
+    session: Session,
+    channel: str,
+    key: str,
+    requests: Sequence[Mapping[str, Any]],
+    inbox_id: Optional[int] = None,
+    now: Optional[datetime] = None,
+) -> List[OutboxMessage]:
+    """Queue provider calls under ``key:0``, ``key:1``...; keys already queued are skipped."""
+    now = now or utcnow()
+    keys = [f"{key}:{index}"[:320] for index in range(len(requests))]
+    if not keys:
+        return []
+    taken = set(
+        session.execute(select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(keys)))
+        .scalars()
+        .all()
+    )
+    rows = [
+        OutboxMessage(
+            channel=channel,
+            idempotency_key=row_key,
+            inbox_id=inbox_id,
+            request=json.dumps(dict(request), ensure_ascii=False),
+            status=SEND_PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for row_key, request in zip(keys, requests, strict=True)
+        if row_key not in taken
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def send_policy() -> RetryPolicy:
+    """Provider calls are retried sooner and for less long than staff alerts: a patient is waiting."""
+    # Imported here: bot.storage.outbox imports the models, which import this module.
+    from bot.storage.outbox import RetryPolicy
+
+    return RetryPolicy(max_attempts=8, base_delay=timedelta(seconds=2), max_delay=timedelta(minutes=10))
+
+
+def due_requests(
+    *, session: Session, channel: str, now: Optional[datetime] = None, limit: int = 50
+) -> List[OutboxMessage]:
+    """Return pending provider calls that are due, in the order they were queued."""
+    statement = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.status == SEND_PENDING,
+            OutboxMessage.next_attempt_at <= (now or utcnow()),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.execute(statement).scalars())
+
+
+def mark_sent(*, session: Session, message_id: int, now: Optional[datetime] = None) -> None:
+    """Record that the provider accepted the call."""
+    row = session.get(OutboxMessage, message_id)
+    if row is not None:
+        row.status = SEND_SENT
+        row.attempts += 1
+        row.sent_at = now or utcnow()
+        row.last_error = None
+
+
+def mark_send_failed(
+    *,
+    session: Session,
+    message_id: int,
+    error: str,
+    permanent: bool = False,
+    policy: Optional[RetryPolicy] = None,
+    now: Optional[datetime] = None,
+) -> None:
+    """Record a failed call: retry later with backoff, or give up (refused, or out of attempts)."""
+    policy = policy or send_policy()
+    row = session.get(OutboxMessage, message_id)
+    if row is None:
+        return
+    row.attempts += 1
+    row.last_error = error[:200]
+    if permanent or row.attempts >= policy.max_attempts:
+        row.status = SEND_FAILED
+    else:
+        row.next_attempt_at = (now or utcnow()) + policy.delay_after(row.attempts)
+
+
+def purge_channel_messages(*, session: Session, before: datetime, dry_run: bool = False) -> int:
+    """Delete finished inbox entries received before ``before``, with their outbox rows.
+
+    Pending entries stay whatever their age: they are messages still owed an answer.
+    """
+    old = select(InboxEntry.id).where(InboxEntry.received_at < before, InboxEntry.status != INBOX_PENDING)
+    count = int(session.execute(select(func.count()).select_from(old.subquery())).scalar_one())
+    if not dry_run:
+        session.execute(
+            delete(OutboxMessage).where(
+                (OutboxMessage.inbox_id.in_(old))
+                | (OutboxMessage.created_at < before) & (OutboxMessage.status != SEND_PENDING)
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            delete(InboxEntry).where(InboxEntry.received_at < before, InboxEntry.status != INBOX_PENDING),
+            execution_options={"synchronize_session": False},
+        )
+    return count
