@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, Generator, Iterable, List, Optional, Tuple
@@ -76,8 +77,9 @@ class AftercareTrackerStore(SQLTrackerStore):
         self.engine = make_engine(url, **create_engine_kwargs(url))
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._session_factory = make_session_factory(self.engine)
-        self._memory: "OrderedDict[str, _Remembered]" = OrderedDict()
+        self._memory: OrderedDict[str, _Remembered] = OrderedDict()
         self._memory_size = memory_size
+        self._memory_lock = threading.Lock()  # Rasa uses one event loop, but tools and tests use threads
         self._schema_ready = False
         self._ensure_schema()
 
@@ -103,21 +105,26 @@ class AftercareTrackerStore(SQLTrackerStore):
             session.close()
 
     def _remember(self, sender_id: str, events: List[Event], unsaved: bool) -> None:
-        self._memory[sender_id] = _Remembered(list(events), unsaved)
-        self._memory.move_to_end(sender_id)
-        excess = len(self._memory) - self._memory_size
-        for key in [key for key, value in self._memory.items() if not value.unsaved][: max(excess, 0)]:
-            del self._memory[key]
+        with self._memory_lock:
+            self._memory[sender_id] = _Remembered(list(events), unsaved)
+            self._memory.move_to_end(sender_id)
+            excess = len(self._memory) - self._memory_size
+            if excess > 0:
+                evictable = [key for key, value in self._memory.items() if not value.unsaved]
+                for key in evictable[:excess]:
+                    del self._memory[key]
 
     def _from_memory(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        remembered = self._memory.get(sender_id)
+        with self._memory_lock:
+            remembered = self._memory.get(sender_id)
         if remembered is None:
             return None
         return DialogueStateTracker.from_events(sender_id, list(remembered.events), self.domain.slots)
 
     def has_unsaved(self, sender_id: str) -> bool:
         """Tell whether some events of this conversation are only in memory."""
-        remembered = self._memory.get(sender_id)
+        with self._memory_lock:
+            remembered = self._memory.get(sender_id)
         return remembered is not None and remembered.unsaved
 
     # -- reading ----------------------------------------------------------------------
@@ -165,7 +172,9 @@ class AftercareTrackerStore(SQLTrackerStore):
                     raise ValueError("unknown event")
             except Exception as error:  # noqa: BLE001 - whatever is wrong with the row, skip it
                 unreadable.append(
-                    UnreadableEvent(sender_id, row.id, row.type_name, row.timestamp, type(error).__name__, row.data)
+                    UnreadableEvent(
+                        sender_id, row.id, row.type_name, row.timestamp, type(error).__name__, row.data
+                    )
                 )
                 continue
             events.append(event)

@@ -123,7 +123,11 @@ def is_transient(error: BaseException) -> bool:
 def _is_disconnect(error: OperationalError) -> bool:
     # psycopg2 reports a lost server as an OperationalError with these words.
     message = str(getattr(error, "orig", error)).lower()
-    return "server closed the connection" in message or "could not connect" in message or "terminating" in message
+    return (
+        "server closed the connection" in message
+        or "could not connect" in message
+        or "terminating" in message
+    )
 
 
 def run_write(
@@ -149,7 +153,10 @@ def run_write(
             if attempt >= attempts or not is_transient(error):
                 raise
             logger.warning(
-                "Database write failed (%s, attempt %d of %d); retrying.", type(error.orig).__name__, attempt, attempts
+                "Database write failed (%s, attempt %d of %d); retrying.",
+                type(error.orig).__name__,
+                attempt,
+                attempts,
             )
             pause(backoff_s * (2 ** (attempt - 1)))
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

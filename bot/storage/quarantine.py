@@ -35,7 +35,9 @@ class QuarantinedEvent(Base):
     raw_data = Column(Text, nullable=True)
     quarantined_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("sender_id", "event_id", name="uq_aftercare_quarantined_events_event"),)
+    __table_args__ = (
+        UniqueConstraint("sender_id", "event_id", name="uq_aftercare_quarantined_events_event"),
+    )
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,9 @@ def quarantine_events(
 def quarantined_events(*, session: Session, sender_id: str) -> List[QuarantinedEvent]:
     """Return the quarantined rows of one conversation, in stored order."""
     statement = (
-        select(QuarantinedEvent).where(QuarantinedEvent.sender_id == sender_id).order_by(QuarantinedEvent.event_id)
+        select(QuarantinedEvent)
+        .where(QuarantinedEvent.sender_id == sender_id)
+        .order_by(QuarantinedEvent.event_id)
     )
     return list(session.execute(statement).scalars())
 
