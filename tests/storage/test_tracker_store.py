@@ -286,3 +286,21 @@ async def _saving_the_same_tracker_twice_stores_nothing_twice(store, engine):
 
 def test_our_tables_are_created_alongside(engine):
     assert "aftercare_quarantined_events" in Base.metadata.tables
+
+
+def test_memory_forgets_the_oldest_saved_conversations_but_never_unsaved_ones(request, tmp_path, domain):
+    url = f"sqlite:///{tmp_path / 'db' / 'aftercare.db'}"
+    store = AftercareTrackerStore(domain=domain, host=url, memory_size=2)
+
+    async def scenario() -> None:
+        with _outage(request, store, url):
+            await _turn(store, "a", "during the outage")
+        for sender in ("b", "c", "d"):
+            await _turn(store, sender, "hi")
+        assert set(store._memory) == {"a", "d"}
+        assert store.has_unsaved("a")
+        await _turn(store, "a", "after the outage")
+
+    asyncio.run(scenario())
+    assert not store.has_unsaved("a")
+    assert _stored(store.engine, "a", "user") == ["during the outage", "after the outage"]
