@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
 from typing import Callable, List
 
@@ -17,6 +18,7 @@ from bot.storage import make_engine, make_session_factory, run_write
 from bot.storage.flags import raise_flag
 from bot.storage.models import AlertOutbox, Base, Flag
 from bot.tracker_store import AftercareTrackerStore
+from tests.storage.flag_writer import write_flags
 
 WRITERS = 50
 TURNS = 4
@@ -92,6 +94,21 @@ def test_fifty_flag_writers_and_tracker_writers_lose_nothing(tmp_path):
         ).all()
     assert len(user_rows) == WRITERS
     assert {count for _, count in user_rows} == {TURNS}
+    engine.dispose()
+
+
+def test_flag_writers_in_separate_processes_lose_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'aftercare.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    processes, per_process = 5, 10
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        done = pool.starmap(write_flags, [(url, n * per_process, per_process) for n in range(processes)])
+    assert done == [2 * per_process] * processes
+    with make_session_factory(engine).begin() as session:
+        levels = list(session.execute(select(Flag.level)).scalars())
+    assert sorted(levels) == ["emergency"] * (processes * per_process)
     engine.dispose()
 
 
