@@ -1,68 +1,272 @@
 """Rasa's SQL tracker store, pointed at our database and hardened against a failing disk.
 
-Two things differ from the stock ``SQL`` store: the URL comes from
-``Settings.database_url`` (one setting for conversations and flags), and a failed
-write (disk full, database locked or gone) is logged instead of raised, keeping the
-conversation in memory, so the patient still gets their reply, escalations included.
+What differs from the stock ``SQL`` store, and why:
+
+- the URL comes from ``Settings.database_url`` (one setting for conversations and flags)
+  and the engine from :func:`bot.storage.db.make_engine`: on SQLite every write starts as
+  a writer with a busy timeout, and no statement parameter (patient text) reaches a log;
+- no error ever ends the process (Rasa's ``session_scope`` calls ``sys.exit(1)`` on any
+  ``ValueError``, which is what an unencodable sender id raises): failures are logged in
+  one line without patient data and the conversation carries on in memory;
+- an unreadable stored event is skipped and copied to ``aftercare_quarantined_events``
+  instead of failing every later message of that patient;
+- new events are appended by comparing with what is stored (type and timestamp), not by
+  counting, so after an outage every turn kept in memory is stored once, in order; while
+  the database is away, reads fall back to the copy in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
-from pathlib import Path
-from typing import Any, Dict, Optional
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from typing import Any, Dict, Generator, Iterable, List, Optional, Tuple
 
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.engine import make_url
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
+from bot.storage.db import make_engine, make_session_factory
+from bot.storage.quarantine import UnreadableEvent, quarantine_events
 
 logger = logging.getLogger(__name__)
 
+# Conversations whose last state is kept in memory to answer reads while the database is
+# away. Conversations with unsaved events are never evicted.
+MEMORY_SIZE = 2000
 
-def _ensure_sqlite_folder(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+EventKey = Tuple[str, float]
+
+
+def conversation_tag(sender_id: str) -> str:
+    """Return a short, stable, non-reversible tag for a conversation id, for logs."""
+    digest = hashlib.sha256(sender_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"conv#{digest[:10]}"
+
+
+@dataclass
+class _Remembered:
+    events: List[Event]
+    unsaved: bool
 
 
 class AftercareTrackerStore(SQLTrackerStore):
-    """SQL tracker store on ``AFTERCARE_DATABASE_URL`` that never loses a reply to a write error."""
+    """SQL tracker store on ``AFTERCARE_DATABASE_URL`` that never loses a turn to a database error."""
 
     def __init__(
         self,
         domain: Optional[Domain] = None,
         host: Optional[str] = None,
         event_broker: Optional[EventBroker] = None,
+        memory_size: int = MEMORY_SIZE,
         **kwargs: Dict[str, Any],
     ) -> None:
+        # Rasa's constructor builds a plain engine and retries forever while the database
+        # is down; ours builds the hardened engine and lets the first write create the table.
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
         url = host or Settings.from_env().database_url
-        _ensure_sqlite_folder(url)
-        self._unsaved: Dict[str, DialogueStateTracker] = {}
-        super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        self.engine = make_engine(url, **create_engine_kwargs(url))
+        self.sessionmaker = sessionmaker(bind=self.engine)
+        self._session_factory = make_session_factory(self.engine)
+        self._memory: OrderedDict[str, _Remembered] = OrderedDict()
+        self._memory_size = memory_size
+        self._memory_lock = threading.Lock()  # Rasa uses one event loop, but tools and tests use threads
+        self._schema_ready = False
+        self._ensure_schema()
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        """Persist the tracker; on failure keep it in memory and log loudly."""
-        try:
-            await super().save(tracker)
-        except Exception:
-            logger.exception(
-                "Could not store conversation %s; keeping it in memory until the database recovers.",
-                tracker.sender_id,
-            )
-            self._unsaved[tracker.sender_id] = tracker.copy()
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _ensure_schema(self) -> None:
+        if self._schema_ready:
             return
-        self._unsaved.pop(tracker.sender_id, None)
+        try:
+            self.Base.metadata.create_all(self.engine)
+        except Exception as error:  # noqa: BLE001 - a parallel start or a missing database
+            logger.warning("Could not create the conversation table yet (%s).", type(error).__name__)
+            return
+        self._schema_ready = True
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Generator[Session, None, None]:
+        """Provide a session; errors propagate to the caller instead of exiting the process."""
+        session = self.sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def _remember(self, sender_id: str, events: List[Event], unsaved: bool) -> None:
+        with self._memory_lock:
+            self._memory[sender_id] = _Remembered(list(events), unsaved)
+            self._memory.move_to_end(sender_id)
+            excess = len(self._memory) - self._memory_size
+            if excess > 0:
+                evictable = [key for key, value in self._memory.items() if not value.unsaved]
+                for key in evictable[:excess]:
+                    del self._memory[key]
+
+    def _from_memory(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        with self._memory_lock:
+            remembered = self._memory.get(sender_id)
+        if remembered is None:
+            return None
+        return DialogueStateTracker.from_events(sender_id, list(remembered.events), self.domain.slots)
+
+    def has_unsaved(self, sender_id: str) -> bool:
+        """Tell whether some events of this conversation are only in memory."""
+        with self._memory_lock:
+            remembered = self._memory.get(sender_id)
+        return remembered is not None and remembered.unsaved
+
+    # -- reading ----------------------------------------------------------------------
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        """Return the unsaved copy first, then the database's."""
-        if sender_id in self._unsaved:
-            return self._unsaved[sender_id].copy()
+        """Return the conversation's current session: unsaved memory first, then the database."""
+        return await self._retrieve_soft(sender_id, fetch_events_from_all_sessions=False)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> Optional[DialogueStateTracker]:
+        """Return every session of the conversation (used by Rasa's HTTP API)."""
+        return await self._retrieve_soft(conversation_id, fetch_events_from_all_sessions=True)
+
+    async def _retrieve_soft(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
+        if self.has_unsaved(sender_id):
+            return self._from_memory(sender_id)
         try:
-            return await super().retrieve(sender_id)
-        except Exception:
-            logger.exception("Could not read conversation %s; starting from an empty one.", sender_id)
+            tracker = await self._retrieve(sender_id, fetch_events_from_all_sessions)
+        except Exception as error:  # noqa: BLE001 - any database failure degrades to memory
+            remembered = self._from_memory(sender_id)
+            logger.error(
+                "Could not read conversation %s (%s); %s.",
+                conversation_tag(sender_id),
+                type(error).__name__,
+                "using the copy in memory" if remembered is not None else "starting from an empty one",
+            )
+            return remembered
+        if tracker is not None and not fetch_events_from_all_sessions:
+            self._remember(sender_id, list(tracker.events), unsaved=False)
+        return tracker
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
+        """Read and replay the stored events, skipping (and quarantining) unreadable ones."""
+        events: List[Event] = []
+        unreadable: List[UnreadableEvent] = []
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
+        for row in rows:
+            try:
+                event = Event.from_parameters(json.loads(row.data))
+                if event is None:
+                    raise ValueError("unknown event")
+            except Exception as error:  # noqa: BLE001 - whatever is wrong with the row, skip it
+                unreadable.append(
+                    UnreadableEvent(
+                        sender_id, row.id, row.type_name, row.timestamp, type(error).__name__, row.data
+                    )
+                )
+                continue
+            events.append(event)
+        if unreadable:
+            self._quarantine(sender_id, unreadable)
+        if not events or not self.domain:
             return None
+        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+
+    def _quarantine(self, sender_id: str, unreadable: List[UnreadableEvent]) -> None:
+        try:
+            with self._session_factory.begin() as session:
+                added = quarantine_events(session=session, events=unreadable)
+        except Exception as error:  # noqa: BLE001 - the conversation matters more than the copy
+            logger.error(
+                "Skipped %d unreadable stored event(s) of conversation %s; could not quarantine them (%s).",
+                len(unreadable),
+                conversation_tag(sender_id),
+                type(error).__name__,
+            )
+            return
+        if added:
+            logger.warning(
+                "Skipped %d unreadable stored event(s) of conversation %s (%s); copied to quarantine.",
+                added,
+                conversation_tag(sender_id),
+                ", ".join(sorted({item.error for item in unreadable})),
+            )
+
+    # -- writing ----------------------------------------------------------------------
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the events not stored yet; on failure keep them in memory and log one line."""
+        events = list(tracker.events)
+        try:
+            await self.stream_events(tracker)
+            self._ensure_schema()
+            with self.session_scope() as session:
+                added = self._append_new_events(session, tracker.sender_id, events)
+                session.commit()
+        except Exception as error:  # noqa: BLE001 - the reply must go out whatever the database does
+            logger.error(
+                "Could not store conversation %s (%s); keeping it in memory until the database recovers.",
+                conversation_tag(tracker.sender_id),
+                type(error).__name__,
+            )
+            self._remember(tracker.sender_id, events, unsaved=True)
+            return
+        self._remember(tracker.sender_id, events, unsaved=False)
+        logger.debug("Stored %d new event(s) of conversation %s.", added, conversation_tag(tracker.sender_id))
+
+    def _append_new_events(self, session: Session, sender_id: str, events: List[Event]) -> int:
+        """Add the events that are not in the table yet, in the tracker's order.
+
+        An event is already stored when a row of this conversation has the same type and
+        timestamp (counted, so two events of one type at one instant stay distinct). Only
+        rows from the tracker's first event onwards are compared, which is the current
+        session for a tracker read with :meth:`retrieve`.
+        """
+        if not events:
+            return 0
+        stored = Counter(self._stored_keys(session, sender_id, min(event.timestamp for event in events)))
+        added = 0
+        for event in events:
+            key = _key(event.type_name, event.timestamp)
+            if stored[key] > 0:
+                stored[key] -= 1
+                continue
+            session.add(self._row(sender_id, event))
+            added += 1
+        return added
+
+    def _stored_keys(self, session: Session, sender_id: str, since: float) -> Iterable[EventKey]:
+        rows = (
+            session.query(self.SQLEvent.type_name, self.SQLEvent.timestamp)
+            .filter(self.SQLEvent.sender_id == sender_id, self.SQLEvent.timestamp >= since)
+            .all()
+        )
+        return (_key(type_name, timestamp) for type_name, timestamp in rows)
+
+    def _row(self, sender_id: str, event: Event) -> Any:
+        data = event.as_dict()
+        intent = ((data.get("parse_data") or {}).get("intent") or {}).get(INTENT_NAME_KEY)
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=intent,
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
+
+
+def _key(type_name: str, timestamp: Optional[float]) -> EventKey:
+    return (type_name, float(timestamp) if timestamp is not None else 0.0)

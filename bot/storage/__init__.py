@@ -6,8 +6,10 @@ Callers own the transaction::
     factory = make_session_factory(engine)
     with factory.begin() as session:
         raise_flag(session=session, ...)
+
+or, for a write that should survive a busy database, ``run_write(factory, work)``.
 """
 
-from bot.storage.db import make_engine, make_session_factory, utcnow
+from bot.storage.db import make_engine, make_session_factory, run_write, utcnow
 
-__all__ = ["make_engine", "make_session_factory", "utcnow"]
+__all__ = ["make_engine", "make_session_factory", "run_write", "utcnow"]

@@ -1,22 +1,40 @@
 """Engine and session helpers: the only place that knows how to open our database.
 
 There is deliberately no module-level engine: each process (action server, dashboard,
-CLI command, test) builds its own from a URL and owns its sessions and transactions.
+CLI command, Rasa's tracker store, test) builds its own from a URL and owns its sessions
+and transactions.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+logger = logging.getLogger(__name__)
+
+# How long a SQLite writer waits for another writer's lock before giving up. Rasa writes
+# a conversation's events many times a second under load; a flag must wait, not fail.
+SQLITE_BUSY_TIMEOUT_S = 15.0
+SQLITE_BUSY_TIMEOUT_MS = int(SQLITE_BUSY_TIMEOUT_S * 1000)
+
+# Execution option for a connection that only reads: it begins with a plain (deferred)
+# BEGIN so it does not queue behind writers. Anything that may write leaves it unset.
+READ_ONLY = "aftercare_read_only"
+
+WRITE_ATTEMPTS = 4
+_TRANSIENT_MESSAGES = ("database is locked", "database table is locked", "busy", "unable to open database")
+
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -40,28 +58,42 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
     WAL lets the dashboard read while the action server writes; foreign keys make
     ``ON DELETE CASCADE`` work; the busy timeout makes concurrent writers wait instead
     of failing at once. Taking transaction control away from the pysqlite driver (and
-    emitting ``BEGIN`` ourselves, below) is what makes SAVEPOINTs work, as the
-    SQLAlchemy SQLite dialect documentation recommends.
+    emitting ``BEGIN IMMEDIATE`` ourselves, below) is SQLAlchemy's documented recipe; it
+    also makes SAVEPOINTs work.
     """
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    """Start every transaction as a writer unless the caller said it only reads.
+
+    A deferred transaction that reads and then writes must upgrade its lock; in WAL mode
+    that upgrade fails at once with ``database is locked`` when another connection wrote
+    in between, whatever the busy timeout. ``BEGIN IMMEDIATE`` takes the write lock up
+    front, where the busy timeout does apply, so concurrent writers queue instead.
+    """
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | URL, **engine_options: object) -> Engine:
-    """Build an engine for ``url`` with the settings our tables rely on."""
+    """Build an engine for ``url`` with the settings our tables rely on.
+
+    Statement parameters are never put into error messages or logs
+    (``hide_parameters``): they are patient messages and identities.
+    """
     parsed = make_url(url)
-    options: dict = {"future": True, **engine_options}
+    options: dict = {"future": True, "hide_parameters": True, **engine_options}
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed)
-        options.setdefault("connect_args", {"check_same_thread": False})
+        options.setdefault("connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S})
         if _is_memory_sqlite(parsed):
             # One shared connection, or every new connection would see an empty database.
             options.setdefault("poolclass", StaticPool)
@@ -76,3 +108,55 @@ def make_engine(url: str | URL, **engine_options: object) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker:
     """Return a session factory; use it as ``with factory.begin() as session:``."""
     return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Tell whether retrying the same transaction may succeed (a lock, a dropped connection)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    message = str(getattr(error, "orig", error)).lower()
+    return any(part in message for part in _TRANSIENT_MESSAGES) or _is_disconnect(error)
+
+
+def _is_disconnect(error: OperationalError) -> bool:
+    # psycopg2 reports a lost server as an OperationalError with these words.
+    message = str(getattr(error, "orig", error)).lower()
+    return (
+        "server closed the connection" in message
+        or "could not connect" in message
+        or "terminating" in message
+    )
+
+
+def run_write(
+    session_factory: sessionmaker,
+    work: Callable[[Session], T],
+    *,
+    attempts: int = WRITE_ATTEMPTS,
+    backoff_s: float = 0.2,
+    sleep: Optional[Callable[[float], None]] = None,
+) -> T:
+    """Run ``work(session)`` in one transaction, retrying transient database errors.
+
+    ``work`` must be safe to run again from the start (the failed transaction was rolled
+    back). After ``attempts`` tries the last error is raised to the caller. ``sleep`` is
+    injectable so tests count retries without waiting.
+    """
+    pause = sleep or time.sleep
+    for attempt in range(1, attempts + 1):
+        try:
+            with session_factory.begin() as session:
+                return work(session)
+        except DBAPIError as error:
+            if attempt >= attempts or not is_transient(error):
+                raise
+            logger.warning(
+                "Database write failed (%s, attempt %d of %d); retrying.",
+                type(error.orig).__name__,
+                attempt,
+                attempts,
+            )
+            pause(backoff_s * (2 ** (attempt - 1)))
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

@@ -193,8 +193,9 @@ for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
     for _statement in _statements:
         event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
 
-# Security tables (sessions, login throttling, security alerts) join the same metadata.
-from bot.storage import security_models  # noqa: E402,F401
-# The channel inbox and reply outbox live in their own module; import them so the tables
-# are part of ``Base.metadata`` (migrations, create_all in tests).
+# Tables declared in their own feature modules register on the same metadata (migrations,
+# create_all in tests): security (sessions, login throttling, security alerts), the channel
+# inbox and reply outbox, and quarantined tracker events.
 from bot.storage import inbox as _channel_inbox  # noqa: E402,F401
+from bot.storage import quarantine as _quarantine  # noqa: E402,F401
+from bot.storage import security_models  # noqa: E402,F401

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.inbox import purge_channel_messages
 from bot.storage.models import AlertOutbox, Flag
+from bot.storage.quarantine import QuarantinedEvent, purge_quarantined
 from bot.storage.tracker import purge_events
 
 _PERIOD = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$", re.IGNORECASE)
@@ -43,13 +44,14 @@ class PurgeReport:
     conversations: int
     dry_run: bool
     channel_messages: int = 0
+    quarantined_events: int = 0
 
     def summary(self) -> str:
         """Return the counts as one line (also used as the audit detail)."""
         return (
             f"cutoff={self.cutoff.isoformat(timespec='seconds')} flags={self.flags} alerts={self.alerts} "
             f"events={self.events} conversations={self.conversations} "
-            f"channel_messages={self.channel_messages}"
+            f"channel_messages={self.channel_messages} quarantined_events={self.quarantined_events}"
         )
 
 
@@ -73,6 +75,15 @@ def purge(*, session: Session, before: datetime, dry_run: bool = False) -> Purge
     events = purge_events(session=session, before=before, dry_run=dry_run)
     # Channel messages hold the patient's words too; pending ones are kept (still owed a reply).
     messages = purge_channel_messages(session=session, before=before, dry_run=dry_run)
+    # Quarantined tracker events keep the raw (patient) text of an unreadable event.
+    if dry_run:
+        quarantined = int(
+            session.execute(
+                select(func.count(QuarantinedEvent.id)).where(QuarantinedEvent.quarantined_at < before)
+            ).scalar_one()
+        )
+    else:
+        quarantined = purge_quarantined(session=session, before=before)
     return PurgeReport(
-        before, flag_count, alert_count, events.events, events.conversations, dry_run, messages
+        before, flag_count, alert_count, events.events, events.conversations, dry_run, messages, quarantined
     )

@@ -105,3 +105,22 @@ def test_without_a_tracker_table_only_our_tables_are_purged(session_factory):
         report = purge(session=session, before=CUTOFF)
     assert (report.events, report.conversations) == (0, 0)
     assert "cutoff=2024-06-04T00:00:00+00:00 flags=0" in report.summary()
+
+
+def test_quarantined_events_are_purged_with_the_conversations(session_factory):
+    from bot.storage.quarantine import QuarantinedEvent, UnreadableEvent, quarantine_events
+
+    def bad(event_id):
+        return UnreadableEvent("p", event_id, "user", None, "ValueError", "{not json")
+
+    with session_factory.begin() as session:
+        quarantine_events(session=session, events=[bad(1)], now=CUTOFF - timedelta(days=1))
+        quarantine_events(session=session, events=[bad(2)], now=NOW)
+    with session_factory.begin() as session:
+        dry = purge(session=session, before=CUTOFF, dry_run=True)
+    assert dry.quarantined_events == 1
+    with session_factory.begin() as session:
+        report = purge(session=session, before=CUTOFF)
+        remaining = session.execute(select(QuarantinedEvent.event_id)).scalars().all()
+    assert report.quarantined_events == 1
+    assert remaining == [2]
