@@ -10,7 +10,7 @@ STAMP     := $(VENV)/.installed
 PYTHON    ?= $(shell scripts/find-python310)
 PYTEST_ARGS ?=
 
-.PHONY: help install train run test test-fast lint lock validate eval clean
+.PHONY: help install train run test test-fast lint lock validate eval clean chaos
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ test: install ## install and run the whole test suite (trains what the conversat
 
 test-fast: install ## run only the fast, hermetic tests
 	$(BIN)/python -m pytest -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
+
+chaos: install ## fault-injection suite on the real servers; prints the chaos table (var/chaos-report.md)
+	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check bot actions tests
