@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import DefaultDict, Dict, List, Sequence, Tuple
 
 from bot.storage.vocabulary import ALERT_CHANNELS, LEVEL_SEVERITY
-from tests.chaos.client import ESCALATIONS, Delivery, Patient, provider_texts
+from tests.chaos.client import ESCALATIONS, PROVIDERS, Delivery, Patient, provider_texts
 from tests.chaos.report import Row
 from tests.chaos.stack import ChaosStack
 
@@ -106,12 +106,16 @@ def _judge_patient(stack: ChaosStack, patient: Patient, deliveries: List[Deliver
     red = [d for d in deliveries if d.red_flag]
     if not red:
         return
-    received = provider_texts(stack, patient) if patient.channel not in ("widget", "rest") else []
+    received = provider_texts(stack, patient) if patient.channel in PROVIDERS else []
     for delivery in red:
         tally.escalations_expected += 1
         escalation = ESCALATIONS[str(delivery.red_flag)]
-        pool = received if patient.channel not in ("widget", "rest") else delivery.replies
-        count = sum(1 for text in pool if text == escalation)
+        if patient.channel in PROVIDERS:
+            count = received.count(escalation)
+        else:
+            # A retried HTTP request may get the stored answer again: that is one reply, not two.
+            # Reprocessing shows up as a second turn in the transcript instead.
+            count = max((answer.count(escalation) for answer in delivery.answers), default=0)
         tally.escalations_delivered += 1 if count else 0
         tally.lost["escalations"] += 0 if count else 1
         tally.twice["escalations"] += max(count - 1, 0)

@@ -78,7 +78,7 @@ class Delivery:
     red_flag: Optional[str] = None  # the triage level this message reports, if any
     in_transcript: bool = True  # False for a body no channel should turn into a turn
     statuses: List[Optional[int]] = field(default_factory=list)  # None: no answer (refused, timeout)
-    replies: List[str] = field(default_factory=list)  # texts answered in the HTTP response
+    answers: List[List[str]] = field(default_factory=list)  # reply texts of each 200 HTTP response
     gave_up: bool = False
 
     @property
@@ -190,7 +190,8 @@ def deliver(stack: ChaosStack, delivery: Delivery, window: float = RETRY_WINDOW)
     while True:
         status, answer = post(stack, path, body, headers)
         delivery.statuses.append(status)
-        delivery.replies += _reply_texts(delivery.patient.channel, answer) if status == 200 else []
+        if status == 200:
+            delivery.answers.append(_reply_texts(delivery.patient.channel, answer))
         if status is not None and status < 500:
             return delivery
         if time.monotonic() + delay > deadline or not stack.alive():
