@@ -142,9 +142,15 @@ def test_kill_9_mid_conversation(stack: ChaosStack, record: Callable[[Row], Row]
     patients = _patients(stack, RETRYING_CHANNELS)
     _open(run, patients)
     run.started = time.monotonic()
-    threads = _report_red_flags(run, patients)
-    time.sleep(KILL_DELAY)
-    faults.kill9(stack, server)
+    if server == "actions":
+        # Down before the red flags arrive, so every flag write meets a dead action server
+        # (killed mid-turn, a fast turn may already have written its flag).
+        faults.kill9(stack, server)
+        threads = _report_red_flags(run, patients)
+    else:
+        threads = _report_red_flags(run, patients)
+        time.sleep(KILL_DELAY)
+        faults.kill9(stack, server)
     _join(threads)
     _follow_up(run, patients)
     _finish(run, record)
@@ -268,13 +274,16 @@ def _ten_megabyte_bodies(stack: ChaosStack) -> List[Tuple[str, bytes, dict]]:
 
 def _send_bodies(run: FaultRun, bodies: Sequence[Tuple[str, bytes, dict]]) -> None:
     """Send hostile bodies once each (a refusal is the right answer); note what went wrong."""
-    failures = 0
-    for path, body, headers in bodies:
+    failures: List[str] = []
+    for number, (path, body, headers) in enumerate(bodies, start=1):
         status, _ = post(run.stack, path, body, headers, timeout=60)
-        failures += 1 if status is None or status >= 500 else 0
+        if status is None or status >= 500:
+            failures.append(f"#{number} {path.split('?')[0]} -> {status or 'no answer'}")
         run.other_bodies += 1
     if failures:
-        run.notes.append(f"{failures}/{len(bodies)} hostile bodies got 5xx or no answer")
+        run.notes.append(
+            f"{len(failures)}/{len(bodies)} hostile bodies got 5xx or no answer, first {failures[0]}"
+        )
 
 
 def test_oversized_messages_and_bodies(stack: ChaosStack, record: Callable[[Row], Row]) -> None:
