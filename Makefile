@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 AUDIT_VENV ?= .venv-audit
 PIP_AUDIT := pip-audit==2.10.1
 
-.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool
+.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool chaos
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ test: install ## install and run the whole test suite (trains what the conversat
 
 test-fast: install ## run only the fast, hermetic tests
 	$(BIN)/python -m pytest -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
+
+chaos: install ## fault-injection suite on the real servers; prints the chaos table (var/chaos-report.md)
+	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check bot actions tests
