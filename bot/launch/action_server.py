@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 def require_secret(app: Any, secret: str) -> None:
     """Refuse every request but ``/health`` that lacks the shared secret header."""
     from sanic import response
+    from sanic.exceptions import SanicException
 
     expected = secret.encode("utf-8")
 
@@ -44,6 +45,8 @@ def require_secret(app: Any, secret: str) -> None:
 
     @app.exception(Exception)
     async def private_error(request: Any, exception: Exception) -> Any:
+        if isinstance(exception, SanicException):  # 404, 405, bad JSON: say so, nothing more
+            return response.json({"error": str(exception)}, status=exception.status_code)
         logger.error("action request %s failed", request.path, exc_info=exception)
         return response.json({"error": "the action failed; see the action server log"}, status=500)
 

@@ -18,7 +18,10 @@ LEAKS = [
     ('{"text": "I have a fever since \\"Monday\\"", "event": "rest.message.received.failure"}', "fever"),
     ("event=rest.message.received.failure text='my lips swell'", "lips"),
     ("An exception occured while handling user message 'my lips swell'.", "lips"),
-    ("[SQL: INSERT INTO x VALUES (?, ?)]\n[parameters: ('patient-1', 'my lips swell')]\n(Background on", "lips"),
+    (
+        "[SQL: INSERT INTO x VALUES (?, ?)]\n[parameters: ('patient-1', 'my lips swell')]\n(Background on",
+        "lips",
+    ),
 ]
 
 
@@ -42,7 +45,9 @@ def test_operational_lines_stay_readable(line):
 
 
 def test_the_filter_masks_arguments_and_tracebacks():
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "flag for %s failed", ("+44 7700 900123",), None)
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "flag for %s failed", ("+44 7700 900123",), None
+    )
     try:
         raise ValueError("could not store 'jane@example.com'")
     except ValueError:
@@ -59,7 +64,8 @@ def test_installed_redaction_covers_handlers_added_later():
         "from bot.log_privacy import install_log_redaction\n"
         "install_log_redaction()\n"
         "logging.basicConfig(stream=sys.stdout, level=logging.INFO)\n"
-        "logging.getLogger('rasa.core.processor').error('sender %s wrote %s', '+15551234567', 'a@b.example')\n"
+        "log = logging.getLogger('rasa.core.processor')\n"
+        "log.error('sender %s wrote %s', '+15551234567', 'a@b.example')\n"
         "try:\n"
         "    raise RuntimeError('wamid.ABCDEF12345=')\n"
         "except RuntimeError:\n"

@@ -92,7 +92,9 @@ def test_a_dead_service_is_restarted_with_growing_capped_backoff_while_the_other
     out = io.StringIO()
     dies, keeps = _exits("dies"), _sleeper("keeps")
     policy = RestartPolicy(initial_backoff=1, max_backoff=4)
-    supervisor = Supervisor([dies, keeps], cwd=".", out=out, policy=policy, clock=clock, probe=lambda url: True)
+    supervisor = Supervisor(
+        [dies, keeps], cwd=".", out=out, policy=policy, clock=clock, probe=lambda url: True
+    )
     supervisor.start()
     try:
         keeper = keeps.process.pid
@@ -106,7 +108,13 @@ def test_a_dead_service_is_restarted_with_growing_capped_backoff_while_the_other
             clock.now += float(delays[-1].split("restarting in ")[1].split(" s")[0])
             supervisor.tick()  # due: started again
             assert supervisor.restarts("dies") == len(delays)
-        assert [line.split("restarting in ")[1].split(" s")[0] for line in delays] == ["1", "2", "4", "4", "4"]
+        assert [line.split("restarting in ")[1].split(" s")[0] for line in delays] == [
+            "1",
+            "2",
+            "4",
+            "4",
+            "4",
+        ]
         assert "dies exited with code 3; restarting in 1 s" in delays[0]
         assert keeps.process.pid == keeper and keeps.process.poll() is None
         assert supervisor.restarts("keeps") == 0
@@ -120,7 +128,9 @@ def test_a_hung_service_is_killed_after_several_failed_health_checks_and_restart
     hung = _sleeper("hung")
     policy = RestartPolicy(health_interval=5, health_failures=3, initial_backoff=1)
     out = io.StringIO()
-    supervisor = Supervisor([hung], cwd=".", out=out, policy=policy, clock=clock, probe=lambda url: health[url])
+    supervisor = Supervisor(
+        [hung], cwd=".", out=out, policy=policy, clock=clock, probe=lambda url: health[url]
+    )
     supervisor.start()
     try:
         first = hung.process
@@ -145,7 +155,9 @@ def test_a_service_still_starting_is_not_killed_before_its_startup_timeout():
     clock = FakeClock()
     slow = _sleeper("slow")
     policy = RestartPolicy(health_interval=5, health_failures=1, startup_timeout=100)
-    supervisor = Supervisor([slow], cwd=".", out=io.StringIO(), policy=policy, clock=clock, probe=lambda u: False)
+    supervisor = Supervisor(
+        [slow], cwd=".", out=io.StringIO(), policy=policy, clock=clock, probe=lambda u: False
+    )
     supervisor.start()
     try:
         process = slow.process
@@ -173,7 +185,11 @@ def test_backoff_starts_again_after_a_long_healthy_run():
             service.process.kill()
             service.process.wait()
             supervisor.tick()
-            assert out.getvalue().splitlines()[-1].endswith(f"restarting in {expected} s (the others keep serving)")
+            assert (
+                out.getvalue()
+                .splitlines()[-1]
+                .endswith(f"restarting in {expected} s (the others keep serving)")
+            )
             clock.now += float(expected)
             supervisor.tick()
         supervisor.tick()  # healthy
@@ -205,8 +221,9 @@ SUPERVISOR_SCRIPT = """
 import sys
 from pathlib import Path
 from bot.supervisor import Service, Supervisor
-grandchild = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"
-services = [Service(name=f"s{i}", command=[sys.executable, "-c", grandchild], health_url="") for i in range(2)]
+sleep = "import time; time.sleep(600)"
+grandchild = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {sleep!r}]); {sleep}"
+services = [Service(f"s{i}", [sys.executable, "-c", grandchild], health_url="") for i in range(2)]
 supervisor = Supervisor(services, cwd=".", pid_file=Path(sys.argv[1]))
 supervisor.start()
 print("started", flush=True)
@@ -240,7 +257,11 @@ def _start_supervisor_process(pid_file: Path) -> subprocess.Popen:
 
 
 def _children(pid_file: Path) -> List[int]:
-    return [int(line.split()[1]) for line in pid_file.read_text().splitlines() if not line.startswith("supervisor")]
+    return [
+        int(line.split()[1])
+        for line in pid_file.read_text().splitlines()
+        if not line.startswith("supervisor")
+    ]
 
 
 def test_sigkill_of_the_supervisor_kills_its_children_and_the_next_start_kills_the_grandchildren(tmp_path):
@@ -250,7 +271,9 @@ def test_sigkill_of_the_supervisor_kills_its_children_and_the_next_start_kills_t
     assert _wait_until(lambda: len(_group_members(children)) == 4), "each child started a grandchild"
     process.kill()
     process.wait()
-    assert _wait_until(lambda: not any(_alive(pid) for pid in children)), "PR_SET_PDEATHSIG kills the children"
+    assert _wait_until(lambda: not any(_alive(pid) for pid in children)), (
+        "PR_SET_PDEATHSIG kills the children"
+    )
     leftovers = _group_members(children)
     killed = kill_stale(pid_file)
     assert sorted(killed) == sorted(leftovers)
@@ -282,7 +305,9 @@ def test_a_live_supervisor_is_never_killed_as_stale(tmp_path):
 
 
 def test_a_reused_pid_is_not_killed(tmp_path):
-    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    bystander = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True
+    )
     try:
         pid_file = tmp_path / "servers.pid"
         pid_file.write_text(f"actions {bystander.pid} 1\n")  # same pid, older start time: not ours
