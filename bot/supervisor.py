@@ -36,7 +36,7 @@ except OSError:  # pragma: no cover - not Linux
 
 @dataclass
 class Service:
-    """One server to start: its command, a health URL, and a log prefix."""
+    """One process to keep running: its command, a health URL ("" for none), and a log prefix."""
 
     name: str
     command: Sequence[str]
@@ -86,7 +86,7 @@ def is_up(url: str, timeout: float = 2.0) -> bool:
             return int(response.status) < 500
     except urllib.error.HTTPError as error:
         return error.code < 500
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, ValueError):
         return False
 
 
@@ -170,7 +170,8 @@ class Supervisor:
         while pending and time.monotonic() < deadline:
             if self.crashed():
                 return False
-            pending = [s for s in pending if not self.probe(s.health_url)]
+            # A worker without a health URL (e.g. a reconciler) counts as up while it runs.
+            pending = [s for s in pending if s.health_url and not self.probe(s.health_url)]
             if pending:
                 time.sleep(1.0)
         now = self.clock()
@@ -285,14 +286,18 @@ class Supervisor:
             with contextlib.suppress(FileNotFoundError):
                 self.pid_file.unlink()
 
-    def run_until_stopped(self, interval: float = 0.5) -> int:
-        """Keep services up until Ctrl-C, SIGTERM or SIGHUP; then stop them all and return 0."""
+    def handle_stop_signals(self) -> None:
+        """Make Ctrl-C, SIGTERM and SIGHUP (terminal closed) stop the whole group cleanly."""
 
         def on_signal(signum: int, frame: object) -> None:
             self._stop.set()
 
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, on_signal)
+
+    def run_until_stopped(self, interval: float = 0.5) -> int:
+        """Keep services up until Ctrl-C, SIGTERM or SIGHUP; then stop them all and return 0."""
+        self.handle_stop_signals()
         while not self._stop.wait(interval):
             self.tick()
         self.stop()

@@ -120,8 +120,7 @@ def test_sigkill_of_aftercare_run_leaves_no_server_behind(trained_model, project
         process.wait(timeout=30)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (
-            any(_running(pid) for pid in children)
-            or not all(_port_free(port) for port in ports.values())
+            any(_running(pid) for pid in children) or not all(_port_free(port) for port in ports.values())
         ):
             time.sleep(0.5)
         assert not any(_running(pid) for pid in children), "servers outlived the supervisor"

@@ -225,6 +225,7 @@ sleep = "import time; time.sleep(600)"
 grandchild = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {sleep!r}]); {sleep}"
 services = [Service(f"s{i}", [sys.executable, "-c", grandchild], health_url="") for i in range(2)]
 supervisor = Supervisor(services, cwd=".", pid_file=Path(sys.argv[1]))
+supervisor.handle_stop_signals()
 supervisor.start()
 print("started", flush=True)
 sys.exit(supervisor.run_until_stopped())
@@ -316,3 +317,22 @@ def test_a_reused_pid_is_not_killed(tmp_path):
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_a_worker_without_health_url_counts_as_up_and_is_restarted_when_it_exits():
+    clock = FakeClock()
+    out = io.StringIO()
+    worker = Service(
+        name="worker", command=[sys.executable, "-c", "import time; time.sleep(1)"], health_url=""
+    )
+    supervisor = Supervisor([worker], cwd=".", out=out, clock=clock)
+    supervisor.start()
+    try:
+        assert supervisor.wait_until_up(timeout=30)
+        worker.process.wait(timeout=30)
+        supervisor.tick()
+        clock.now += 1
+        supervisor.tick()
+        assert supervisor.restarts("worker") == 1 and "worker exited with code 0" in out.getvalue()
+    finally:
+        supervisor.stop()
