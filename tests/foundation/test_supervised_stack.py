@@ -49,7 +49,9 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 180.0) -> bool:
 def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack whose servers these tests may kill and freeze."""
     policy = RestartPolicy(initial_backoff=1, health_interval=1, health_failures=1_000_000)
-    running = start_stack(trained_model, tmp_path_factory.mktemp("supervised") / "var", policy=policy)
+    running = start_stack(
+        trained_model, tmp_path_factory.mktemp("supervised") / "var", policy=policy, timeout=600
+    )
     try:
         yield running
     finally:
