@@ -51,10 +51,12 @@ class RestartPolicy:
 
     initial_backoff: float = 1.0
     max_backoff: float = 30.0
-    health_interval: float = 5.0
+    # A busy Rasa (a long message in NLU) may miss one check; ~30 s of silence is a hang.
+    health_interval: float = 10.0
     health_failures: int = 3
-    # A server that never answers within this long after a (re)start is restarted.
-    startup_timeout: float = 300.0
+    # A server that never answers within this long after a (re)start is restarted
+    # (Rasa loads its model for minutes on a small, busy machine).
+    startup_timeout: float = 600.0
     # Up and answering this long: the next failure starts again from the initial backoff.
     stable_after: float = 60.0
 
@@ -79,7 +81,7 @@ def _pump(prefix: str, stream: Optional[IO[bytes]], out: TextIO) -> None:
         out.flush()
 
 
-def is_up(url: str, timeout: float = 2.0) -> bool:
+def is_up(url: str, timeout: float = 5.0) -> bool:
     """Return True when ``url`` answers with any HTTP status below 500."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
