@@ -195,7 +195,11 @@ class Supervisor:
             for service in self.services:
                 if self._stopping:
                     return
-                self._check(service, self.clock())
+                now = self.clock()
+                try:
+                    self._check(service, now)
+                except Exception as error:  # e.g. fork failed: keep watching, retry after the backoff
+                    self._schedule_restart(service, now, f"could not be started ({type(error).__name__})")
 
     def _check(self, service: Service, now: float) -> None:
         state = self._state[service.name]
@@ -240,7 +244,7 @@ class Supervisor:
         self._say(f"{service.name} {reason}; restarting in {state.backoff:g} s (the others keep serving)")
 
     def restarts(self, name: str) -> int:
-        """How often the service ``name`` has been restarted."""
+        """How often a restart of the service ``name`` was attempted."""
         return self._state[name].restarts
 
     def _kill(self, service: Service) -> None:

@@ -336,3 +336,25 @@ def test_a_worker_without_health_url_counts_as_up_and_is_restarted_when_it_exits
         assert supervisor.restarts("worker") == 1 and "worker exited with code 0" in out.getvalue()
     finally:
         supervisor.stop()
+
+
+def test_a_service_that_cannot_be_started_is_retried_without_stopping_the_watch(tmp_path):
+    clock = FakeClock()
+    out = io.StringIO()
+    flaky = Service(name="flaky", command=[str(tmp_path / "not-yet")], health_url="")
+    supervisor = Supervisor([flaky], cwd=".", out=out, clock=clock)
+    flaky.process = subprocess.Popen([sys.executable, "-c", "pass"])
+    flaky.process.wait()
+    try:
+        supervisor.tick()  # exited: restart scheduled
+        clock.now += 1
+        supervisor.tick()  # the command is missing: logged, retried later
+        assert "flaky could not be started (FileNotFoundError); restarting in 2 s" in out.getvalue()
+        script = tmp_path / "not-yet"
+        script.write_text("#!/bin/sh\nsleep 600\n")
+        script.chmod(0o700)
+        clock.now += 2
+        supervisor.tick()
+        assert flaky.process.poll() is None and supervisor.restarts("flaky") == 2
+    finally:
+        supervisor.stop()
