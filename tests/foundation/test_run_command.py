@@ -76,9 +76,12 @@ def _running(pid: int) -> bool:
 
 
 def _port_free(port: int) -> bool:
+    """True when a new server could listen on ``port`` (as servers do, despite TIME_WAIT leftovers)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
+            sock.listen()
         except OSError:
             return False
         return True
