@@ -48,6 +48,9 @@ def resolve_token(configured: Optional[str], dotenv_path: Path) -> AuthToken:
     existing = dotenv_path.read_text(encoding="utf-8") if dotenv_path.exists() else ""
     if existing and not existing.endswith("\n"):
         existing += "\n"
-    dotenv_path.write_text(f"{existing}{TOKEN_VARIABLE}={token}\n", encoding="utf-8")
+    # Created 0600 from the start: the token is never readable by others, even for a moment.
+    descriptor = os.open(dotenv_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(f"{existing}{TOKEN_VARIABLE}={token}\n")
     os.chmod(dotenv_path, 0o600)
     return AuthToken(token, "generated")

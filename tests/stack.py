@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from bot.cli.run import build_services
+from bot.cli.run import PID_FILE, build_services
+from bot.runtime_files import private_database, private_var_dir
 from bot.settings import Settings
-from bot.supervisor import Supervisor
+from bot.supervisor import RestartPolicy, Supervisor
 
 
 def free_port() -> int:
@@ -98,9 +99,13 @@ def start_stack(
     with_dashboard: bool = False,
     extra_env: Optional[Dict[str, str]] = None,
     timeout: float = 240,
+    policy: Optional[RestartPolicy] = None,
 ) -> Stack:
-    """Start the servers on fresh ports, wait until they answer, and return the stack."""
-    var_dir.mkdir(parents=True, exist_ok=True)
+    """Start the servers on fresh ports, wait until they answer, and return the stack.
+
+    Like ``aftercare run``, the stack restarts a server that dies or hangs (``policy``).
+    """
+    private_var_dir(var_dir)
     database_url = database_url or f"sqlite:///{var_dir / 'aftercare.db'}"
     token = "test-token-" + var_dir.name
     env = {
@@ -118,6 +123,7 @@ def start_stack(
         dashboard_port=free_port(),
         var_dir=var_dir,
     )
+    private_database(database_url)
     upgrade_database(env, settings.project_root)
     services = build_services(settings, model, token, with_dashboard=with_dashboard)
     if not with_actions:
@@ -125,11 +131,18 @@ def start_stack(
     for service in services:
         service.env.update({k: v for k, v in env.items() if k.startswith(("AFTERCARE_", "RASA_"))})
     log = _Log()
-    supervisor = Supervisor(services, cwd=str(settings.project_root), out=log)
+    supervisor = Supervisor(
+        services,
+        cwd=str(settings.project_root),
+        out=log,
+        policy=policy or RestartPolicy(),
+        pid_file=var_dir / PID_FILE,
+    )
     supervisor.start()
     if not supervisor.wait_until_up(timeout):
         supervisor.stop()
         raise RuntimeError("assistant did not start:\n" + log.getvalue()[-6000:])
+    supervisor.watch()
     return Stack(
         rasa_url=f"http://127.0.0.1:{settings.rasa_port}",
         action_url=f"http://127.0.0.1:{settings.action_port}",

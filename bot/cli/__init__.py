@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the ``aftercare`` command and return its exit code."""
+    if argv is None:  # a real process (not a test calling in): no patient data in its logs
+        from bot.log_privacy import install_log_redaction
+
+        install_log_redaction()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +15,15 @@ import yaml
 
 from bot.auth_token import resolve_token
 from bot.channels.config import describe_channels, runtime_credentials
+from bot.launch.action_server import SECRET_HEADER, SECRET_NAME
+from bot.log_privacy import install_log_redaction
+from bot.runtime_files import private_database, private_var_dir, write_private
+from bot.secrets_store import load_secret
 from bot.settings import Settings
-from bot.supervisor import Service, Supervisor
-from bot.training import QUIET_ENV, ensure_model, rasa_executable
+from bot.supervisor import AlreadyRunningError, Service, Supervisor
+from bot.training import QUIET_ENV, ensure_model
+
+PID_FILE = "servers.pid"
 
 # Libraries under Rasa 3.6 print pages of deprecation warnings; keep the terminal readable.
 CHILD_ENV = {**QUIET_ENV, "PYTHONUNBUFFERED": "1", "SANIC_HOST": "127.0.0.1", "PYTHONWARNINGS": "ignore"}
@@ -33,32 +41,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def runtime_endpoints(settings: Settings) -> Path:
-    """Write the endpoints file with the configured action server port into ``var/``."""
+    """Write ``var/endpoints.yml`` (0600): the action server's port and its shared secret."""
     source = yaml.safe_load((settings.project_root / "endpoints.yml").read_text(encoding="utf-8"))
-    source["action_endpoint"] = {"url": f"http://127.0.0.1:{settings.action_port}/webhook"}
-    target = settings.var_dir / "endpoints.yml"
-    target.write_text(yaml.safe_dump(source, sort_keys=False), encoding="utf-8")
-    return target
+    secret = load_secret(SECRET_NAME, var_dir=settings.var_dir, env=settings.extra)
+    source["action_endpoint"] = {
+        "url": f"http://127.0.0.1:{settings.action_port}/webhook",
+        "headers": {SECRET_HEADER: secret},
+    }
+    target = private_var_dir(settings.var_dir) / "endpoints.yml"
+    return write_private(target, yaml.safe_dump(source, sort_keys=False))
 
 
 def build_services(settings: Settings, model: Path, token: str, with_dashboard: bool) -> List[Service]:
-    """Describe the servers that make up the assistant."""
-    rasa = rasa_executable()
+    """Describe the servers that make up the assistant (one entry per supervised process).
+
+    The token goes to Rasa through its environment, never its command line (``ps`` shows that).
+    """
+    python = sys.executable
     services = [
         Service(
             name="actions",
-            command=[rasa, "run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
+            command=[python, "-m", "bot.launch.action_server", "--port", str(settings.action_port)],
             health_url=f"http://127.0.0.1:{settings.action_port}/health",
             env=dict(CHILD_ENV),
         ),
         Service(
             name="rasa",
             command=[
-                rasa,
-                "run",
-                "--enable-api",
-                "--auth-token",
-                token,
+                python,
+                "-m",
+                "bot.launch.rasa_server",
                 "--interface",
                 "127.0.0.1",
                 "--port",
@@ -71,7 +83,7 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
                 str(runtime_credentials(settings)),
             ],
             health_url=f"http://127.0.0.1:{settings.rasa_port}/",
-            env=dict(CHILD_ENV),
+            env={**CHILD_ENV, "RASA_AUTH_TOKEN": token},
         ),
     ]
     if with_dashboard and importlib.util.find_spec("bot.cli.dashboard") is not None:
@@ -100,9 +112,24 @@ def _upgrade_database(settings: Settings) -> None:
         )
 
 
+def prepare_runtime(settings: Settings) -> None:
+    """Private files from here on: umask 077, ``var/`` 0700, the SQLite database 0600."""
+    os.umask(0o077)
+    private_var_dir(settings.var_dir)
+    private_database(settings.database_url)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _run(args: argparse.Namespace) -> int:
+    # Until the supervisor takes over, SIGTERM and SIGHUP (terminal closed) stop like Ctrl-C.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
+    install_log_redaction()
     settings = Settings.from_env()
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    prepare_runtime(settings)
     token = resolve_token(settings.rasa_auth_token, settings.project_root / ".env")
     if token.origin == "generated":
         print(f"[aftercare] generated RASA_AUTH_TOKEN={token.value} (saved in .env)")
@@ -117,8 +144,12 @@ def _run(args: argparse.Namespace) -> int:
         model = ensure_model(settings.project_root).path
     _upgrade_database(settings)
     services = build_services(settings, model, token.value, with_dashboard=not args.no_dashboard)
-    supervisor = Supervisor(services, cwd=str(settings.project_root))
-    supervisor.start()
+    supervisor = Supervisor(services, cwd=str(settings.project_root), pid_file=settings.var_dir / PID_FILE)
+    try:
+        supervisor.start()
+    except AlreadyRunningError as error:
+        print(f"[aftercare] {error}")
+        return 1
     try:
         if not supervisor.wait_until_up(args.startup_timeout):
             print("[aftercare] the servers did not come up; stopping.")
@@ -126,6 +157,8 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         _print_urls(settings, services, token.value)
         return supervisor.run_until_stopped()
+    except KeyboardInterrupt:
+        return 0
     finally:
         supervisor.stop()
         print("[aftercare] stopped.", flush=True)

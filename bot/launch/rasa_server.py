@@ -1,0 +1,65 @@
+"""``python -m bot.launch.rasa_server ARGS``: ``rasa run --enable-api ARGS`` with the token from
+the environment and a short action-server timeout.
+
+The action timeout matters for safety: escalation replies are domain responses predicted by
+our SafetyPolicy, but the REST and widget channels answer only when the whole turn is over,
+so a hung action server would otherwise hold an escalation for Rasa's default 300 s.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+from bot.launch import prepare_process
+from bot.settings import Settings
+
+ACTION_TIMEOUT_VARIABLE = "AFTERCARE_ACTION_TIMEOUT"
+DEFAULT_ACTION_TIMEOUT = 5.0
+
+
+def action_timeout(settings: Settings) -> float:
+    """Seconds Rasa waits for one action-server call (``AFTERCARE_ACTION_TIMEOUT``, default 5)."""
+    raw = settings.extra.get(ACTION_TIMEOUT_VARIABLE)
+    if not raw:
+        return DEFAULT_ACTION_TIMEOUT
+    value = float(raw)
+    if value <= 0:
+        raise ValueError(f"{ACTION_TIMEOUT_VARIABLE} must be a positive number of seconds")
+    return value
+
+
+def apply_action_timeout(seconds: float) -> None:
+    """Make Rasa's RemoteAction give up on the action server after ``seconds``.
+
+    Rasa 3.6 has no setting for it: ``RemoteAction.run`` passes the module constant
+    ``DEFAULT_REQUEST_TIMEOUT`` (300 s) to every call, so we replace that constant in the
+    module that reads it. Other HTTP clients (model server, NLG) keep Rasa's default.
+    """
+    import rasa.core.actions.action as remote_action
+
+    remote_action.DEFAULT_REQUEST_TIMEOUT = seconds
+
+
+def rasa_arguments(token: str, arguments: List[str]) -> List[str]:
+    """Return the ``rasa`` command line, as seen by Rasa's own parser only (not by ``ps``)."""
+    return ["rasa", "run", "--enable-api", "--auth-token", token, *arguments]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Serve Rasa in this process; arguments are passed on to ``rasa run``."""
+    prepare_process()
+    settings = Settings.from_env()
+    if not settings.rasa_auth_token:
+        print("error: RASA_AUTH_TOKEN is not set", file=sys.stderr)
+        return 2
+    apply_action_timeout(action_timeout(settings))
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = rasa_arguments(settings.rasa_auth_token, list(sys.argv[1:] if argv is None else argv))
+    rasa_main()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
