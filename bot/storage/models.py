@@ -192,3 +192,6 @@ event.listen(AuditEntry, "before_delete", _refuse_change)
 for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
     for _statement in _statements:
         event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+# Tables declared in their own modules, imported here so the metadata (and migrations) see them.
+from bot.storage import owed_table as _owed_table  # noqa: E402,F401
