@@ -19,6 +19,7 @@ Why this design (issue 9, "flags can't be lost"):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
@@ -95,7 +96,8 @@ class OwedFlagRecorder:
                 if attempt + 1 < self._attempts:
                     self._sleep(RECORD_BACKOFF_S[min(attempt, len(RECORD_BACKOFF_S) - 1)])
         try:
-            owed_journal.append(self._journal, details)
+            stamped = dataclasses.replace(details, recorded_at=details.recorded_at or utcnow().isoformat())
+            owed_journal.append(self._journal, stamped)
             return "journal"
         except Exception as error:  # noqa: BLE001 - the escalation reply must still go out
             logger.error("Owed flag could not be recorded anywhere (%s).", type(error).__name__)
@@ -129,9 +131,9 @@ def reconcile_once(
     grace: timedelta = DEFAULT_GRACE,
 ) -> ReconcileReport:
     """Import the journal, then create the flag (and alerts) for every row still owed after ``grace``."""
-    now = now or utcnow()
     report = ReconcileReport()
     report.imported = owed_journal.drain(journal, _store_journal(factory))
+    now = now or utcnow()  # after the import, so lines without a time count from their import
     with factory.begin() as session:
         keys = [
             (row.conversation_id, row.turn_key, row.kind)

@@ -56,6 +56,8 @@ class OwedFlagDetails:
     matched_text: str
     message: str
     channel_user_id: Optional[str] = None
+    # When the escalation happened (ISO 8601, UTC); journal lines keep it through an outage.
+    recorded_at: Optional[str] = None
 
     def to_json(self) -> str:
         """Serialise for the on-disk journal (one line)."""
@@ -77,7 +79,15 @@ class Settlement:
 
 
 def _values(details: OwedFlagDetails, now: datetime) -> Dict[str, Any]:
-    return {**asdict(details), "status": OWED, "created_at": now}
+    values = asdict(details)
+    recorded = values.pop("recorded_at", None)
+    created_at = now
+    if recorded:
+        try:
+            created_at = datetime.fromisoformat(recorded)
+        except ValueError:
+            created_at = now
+    return {**values, "status": OWED, "created_at": created_at}
 
 
 def record_owed(*, session: Session, details: OwedFlagDetails, now: Optional[datetime] = None) -> None:

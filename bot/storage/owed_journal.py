@@ -42,10 +42,14 @@ def append(path: Path, details: OwedFlagDetails) -> None:
     """Append one owed flag durably (written and fsync'ed when this returns)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     created = not path.exists()
-    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = os.open(str(path), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, (details.to_json() + "\n").encode("utf-8"))
+        line = (details.to_json() + "\n").encode("utf-8")
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line  # a crash cut the previous line short: keep ours whole
+        os.write(fd, line)
         os.fsync(fd)
     finally:
         os.close(fd)  # closing releases the lock
