@@ -34,6 +34,16 @@ def _start(name: str) -> str:
     return RESPONSES[name][0]["text"].split("{")[0][:40]
 
 
+@pytest.fixture(scope="module")
+def assistant(trained_model, tmp_path_factory):
+    """The whole assistant (action server included), with patience for a loaded machine."""
+    stack = start_stack(trained_model, tmp_path_factory.mktemp("owed-live"), timeout=900)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
 def _flags_and_alerts(stack: Stack, sender: str) -> Tuple[list, int]:
     engine = make_engine(stack.database_url)
     try:
@@ -68,7 +78,7 @@ def _reconcile_once(stack: Stack) -> str:
 def test_owed_flags_are_created_once_after_the_action_server_and_the_database_come_back(
     trained_model, tmp_path
 ):
-    stack = start_stack(trained_model, tmp_path / "owed", with_actions=False)
+    stack = start_stack(trained_model, tmp_path / "owed", with_actions=False, timeout=900)
     try:
         sender = f"owed-{uuid.uuid4().hex[:8]}"
         replies = stack.texts(sender, "I have a fever")
