@@ -15,7 +15,7 @@ rules decide.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -159,7 +159,7 @@ class SafetyPolicy(Policy):
             today=self.clock(latest.timestamp),
             intent=latest.intent_name,
             asked_for_date=_asked_for_date(tracker),
-            treatment_date=parse_iso_date(tracker.get_slot(TREATMENT_DATE)),
+            treatment_date=self._treatment_date(tracker),
             procedure=tracker.get_slot(PROCEDURE),
         )
         judgement = judge_turn(facts)
@@ -175,6 +175,17 @@ class SafetyPolicy(Policy):
         if any(slot.name == TRIAGE_VERDICT for slot in domain.slots):
             events.append(SlotSet(TRIAGE_VERDICT, judgement.verdict))
         return judgement.verdict, events
+
+    def _treatment_date(self, tracker: DialogueStateTracker) -> Optional[date]:
+        """Return the stored treatment date; for a conversation from before the slot, date its day count."""
+        stored = parse_iso_date(tracker.get_slot(TREATMENT_DATE))
+        days = tracker.get_slot(DAYS_SINCE_PROCEDURE)
+        if stored is not None or days is None:
+            return stored
+        for event in reversed(tracker.applied_events()):
+            if isinstance(event, SlotSet) and event.key == DAYS_SINCE_PROCEDURE and event.value is not None:
+                return self.clock(event.timestamp) - timedelta(days=int(float(event.value)))
+        return None
 
     def _record_owed_flag(
         self, tracker: DialogueStateTracker, latest: UserUttered, verdict: Dict[str, Any]

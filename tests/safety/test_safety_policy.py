@@ -194,3 +194,11 @@ def test_slot_events_name_only_domain_slots(policy):
     names = {slot.name for slot in DOMAIN.slots}
     events = [e for e in chat.tracker.events if isinstance(e, SlotSet)]
     assert events and all(e.key in names for e in events)
+
+
+def test_a_day_count_from_before_the_treatment_date_slot_is_dated_when_it_was_said(policy):
+    chat = Conversation(policy)
+    chat.tracker.update(SlotSet("days_since_procedure", 4.0, timestamp=DAY0.timestamp()), DOMAIN)
+    chat.say("can I wear makeup?", "ask_makeup", DAY0 + timedelta(days=2), reply=["action_answer_question"])
+    assert chat.slot("treatment_date") == "2026-11-17"
+    assert chat.slot("days_since_procedure") == 6.0
