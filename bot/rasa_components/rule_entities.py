@@ -2,7 +2,9 @@
 
 How long ago the procedure was decides which answer applies, so it must not depend on
 whether a statistical model happened to tag "a fortnight ago": rules give the same
-number every time, and ``bot.dates`` is tested on its own.
+number every time, and ``bot.dates`` is tested on its own. These entities describe the
+message only; the slots (``treatment_date``, ``days_since_procedure``) are set by the
+SafetyPolicy, which decides whether a date is about the treatment (``bot.treatment_date``).
 """
 
 from __future__ import annotations
