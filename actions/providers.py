@@ -15,6 +15,7 @@ from bot.knowledge import ClinicSettings, KnowledgeBase, get_clinic_settings, ge
 from bot.settings import Settings
 from bot.storage import make_engine, make_session_factory
 from bot.storage.flags import raise_flag
+from bot.storage.owed_flags import BY_ACTION, OwedFlagDetails, settle
 
 
 def knowledge_base() -> KnowledgeBase:
@@ -34,10 +35,18 @@ def session_factory() -> sessionmaker:
 
 
 def flag_writer(factory: Callable[[], sessionmaker] = session_factory) -> Callable[..., Any]:
-    """Return a function that stores one flag in its own transaction."""
+    """Return a function that stores one flag in its own transaction.
 
-    def write(**flag: Any) -> None:
+    With a ``turn_key`` (the patient message it is for) the flag goes through the owed-flag
+    ledger, so the action, a retry of it and the reconciler write it, and its alerts, once.
+    """
+
+    def write(*, turn_key: Any = None, **flag: Any) -> None:
         with factory().begin() as session:
-            raise_flag(session=session, **flag)
+            if not turn_key:
+                raise_flag(session=session, **flag)
+                return
+            details = OwedFlagDetails(turn_key=str(turn_key), **flag)
+            settle(session=session, details=details, by=BY_ACTION)
 
     return write

@@ -2,28 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Mapping, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversation import Outcome, Turn
-from bot.slots import DAYS_SINCE_PROCEDURE, LAST_TOPIC, PROCEDURE
+from bot.slots import DAYS_SINCE_PROCEDURE, LAST_TOPIC, PROCEDURE, TRIAGE_VERDICT
+from bot.verdict import turn_key, verdict_for
+
+
+def latest_turn_key(tracker: Tracker) -> str:
+    """Return the key of the latest user message, computed as the safety policy computes it."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return turn_key(event.get("message_id"), event.get("timestamp"))
+    return turn_key(None, None)
+
+
+def _verdict(tracker: Tracker, key: str) -> Mapping[str, Any]:
+    """Return the safety policy's verdict for this message.
+
+    Without one (a model older than the verdict slot), an empty verdict: the action then
+    records no triage flag of its own judging, because the policy is the only judge.
+    """
+    stored: Optional[Mapping[str, Any]] = verdict_for(tracker.get_slot(TRIAGE_VERDICT), key)
+    return stored or {}
 
 
 def turn_from_tracker(tracker: Tracker) -> Turn:
-    """Build a :class:`Turn` from the latest user message and the slots."""
+    """Build a :class:`Turn` from the latest user message, the policy's verdict and the slots."""
     latest: Dict[str, Any] = tracker.latest_message or {}
     days = tracker.get_slot(DAYS_SINCE_PROCEDURE)
+    key = latest_turn_key(tracker)
     return Turn(
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "unknown",
         text=str(latest.get("text") or ""),
         intent=(latest.get("intent") or {}).get("name"),
-        triage=latest.get("triage") or {},
+        triage=_verdict(tracker, key),
         days_since=int(days) if days is not None else None,
         procedure=tracker.get_slot(PROCEDURE),
         last_topic=tracker.get_slot(LAST_TOPIC),
+        turn_key=key,
     )
 
 

@@ -64,7 +64,12 @@ class Reply:
 
 @dataclass(frozen=True)
 class Turn:
-    """What an action knows about the patient's latest message."""
+    """What an action knows about the patient's latest message.
+
+    ``triage`` is the safety policy's verdict for this very message (``bot.verdict``), so
+    the answer and the flag follow the escalation the patient was sent; ``turn_key`` names
+    the message, so each kind of flag is written once per message however often it is tried.
+    """
 
     conversation_id: str
     channel: str
@@ -74,6 +79,7 @@ class Turn:
     days_since: Optional[int] = None
     procedure: Optional[str] = None
     last_topic: Optional[str] = None
+    turn_key: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,32 @@ def acknowledge_details(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -
 FlagWriter = Callable[..., None]
 
 
+@dataclass(frozen=True)
+class TriageFlag:
+    """What a triage flag says: level, why, which rule, and the words that raised it."""
+
+    level: str
+    reason: str
+    rule: str
+    matched_text: str
+
+
+def triage_flag_for(verdict: Mapping[str, Any]) -> Optional[TriageFlag]:
+    """Return the flag a triage verdict calls for, or ``None`` below ``routine``.
+
+    One function for the action server and the safety policy's owed-flag record, so a flag
+    created later by the reconciler reads exactly like one the action would have written.
+    """
+    level = Level.parse(str(verdict.get("level") or "none"))
+    if level < Level.ROUTINE:
+        return None
+    findings: Sequence[Mapping[str, Any]] = verdict.get("findings", []) or []
+    red = [f for f in findings if Level.parse(str(f.get("level", "none"))) >= Level.ROUTINE] or list(findings)
+    matched = ", ".join(dict.fromkeys(str(f.get("text", "")) for f in red if f.get("text")))
+    reason = f"{level.value}: {matched}" if matched else level.value
+    return TriageFlag(level.value, reason, str(verdict.get("rule", "")), matched)
+
+
 def _store(
     write_flag: FlagWriter, turn: Turn, *, level: str, kind: str, reason: str, rule: str, matched: str = ""
 ) -> bool:
@@ -159,9 +191,13 @@ def _store(
             matched_text=matched,
             message=turn.text,
             channel_user_id=turn.conversation_id,
+            turn_key=turn.turn_key,
         )
-    except Exception:  # the reply must go out even when the database is full or down
-        logger.exception("Could not store %s flag for conversation %s", kind, turn.conversation_id)
+    except Exception as error:  # the reply must go out even when the database is full or down
+        # No conversation id or text here: logs must not carry patient data.
+        logger.error(
+            "Could not store a %s flag (%s); the reconciler will retry owed ones.", kind, type(error).__name__
+        )
         return False
     return True
 
@@ -170,25 +206,22 @@ def record_triage_flag(
     write_flag: FlagWriter, kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn
 ) -> Outcome:
     """Record the escalation the safety policy just sent, explain it, then finish the patient's turn."""
-    level = _triage_level(turn)
-    findings: Sequence[Mapping[str, Any]] = turn.triage.get("findings", []) or []
-    red = [f for f in findings if Level.parse(str(f.get("level", "none"))) >= Level.ROUTINE] or list(findings)
-    matched = ", ".join(dict.fromkeys(str(f.get("text", "")) for f in red if f.get("text")))
+    flag = triage_flag_for(turn.triage)
     replies: List[Reply] = []
-    if level >= Level.ROUTINE:
+    if flag is not None:
         stored = _store(
             write_flag,
             turn,
-            level=level.value,
+            level=flag.level,
             kind="triage",
-            reason=f"{level.value}: {matched}" if matched else level.value,
-            rule=str(turn.triage.get("rule", "")),
-            matched=matched,
+            reason=flag.reason,
+            rule=flag.rule,
+            matched=flag.matched_text,
         )
         if stored:
             replies.append(Reply("utter_flag_recorded"))
-        if matched:
-            replies.append(Reply("utter_flag_detail", {"matched": matched}))
+        if flag.matched_text:
+            replies.append(Reply("utter_flag_detail", {"matched": flag.matched_text}))
     rest = _rest_of_turn(write_flag, kb, clinic, turn)
     return Outcome(replies + rest.replies, rest.topic)
 

@@ -1,8 +1,9 @@
-"""Turn "3 days ago", "yesterday", "on Monday", "two weeks ago", "on the 3rd" into whole days.
+"""Turn "3 days ago", "yesterday", "on Monday", "a fortnight ago", "on the 3rd" into whole days.
 
-Patients rarely give a date; they say how long ago. The number of days since the
-procedure decides which part of the documented course applies, so this parser is
-deterministic, conservative (it returns nothing rather than a guess) and tested.
+Patients rarely give a date; they say how long ago. How long ago the treatment was
+decides which part of the documented course applies, so this parser is deterministic,
+conservative (it returns nothing rather than a guess) and tested. Whether a mention is
+about the treatment at all is decided by ``bot.treatment_date``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,18 @@ _NUMBER_WORDS = {
     "a few": 3,
     "several": 4,
 }
-_UNIT_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7, "month": 30, "months": 30}
+_UNIT_DAYS = {
+    "day": 1,
+    "days": 1,
+    "week": 7,
+    "weeks": 7,
+    "wk": 7,
+    "wks": 7,
+    "fortnight": 14,
+    "fortnights": 14,
+    "month": 30,
+    "months": 30,
+}
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _MONTHS = [
     "january",
@@ -60,13 +72,15 @@ _MONTHS = [
 ]
 
 _NUM = r"(?P<num>\d{1,3}|" + "|".join(sorted(map(re.escape, _NUMBER_WORDS), key=len, reverse=True)) + r")"
-_UNIT = r"(?P<unit>days?|weeks?|wks?|months?)"
+_UNIT = r"(?P<unit>days?|weeks?|wks?|fortnights?|months?)"
 
 _PATTERNS = [
     ("ago", re.compile(rf"\b{_NUM}\s+{_UNIT}\s+(?:ago|back|before|earlier)\b", re.I)),
     (
         "since",
-        re.compile(rf"\b(?:for|since|about|almost|nearly|over|after|past|last)\s+{_NUM}\s+{_UNIT}\b", re.I),
+        re.compile(
+            rf"\b(?:for|since|about|almost|nearly|over|after|past|last|been)\s+{_NUM}\s+{_UNIT}\b", re.I
+        ),
     ),
     ("day_n", re.compile(r"\bday\s+(?P<num>\d{1,3})\b", re.I)),
     (
@@ -77,7 +91,7 @@ _PATTERNS = [
             re.I,
         ),
     ),
-    ("weekday", re.compile(r"\b(?:on|last|this past)\s+(?P<wd>" + "|".join(_WEEKDAYS) + r")\b", re.I)),
+    ("weekday", re.compile(r"\b(?:on|last|this past|was)\s+(?P<wd>" + "|".join(_WEEKDAYS) + r")\b", re.I)),
     (
         "ordinal",
         re.compile(
@@ -115,6 +129,7 @@ class DaysMention:
     start: int
     end: int
     text: str
+    kind: str = ""
 
 
 def _to_number(token: str) -> Optional[int]:
@@ -175,10 +190,4 @@ def find_days_mentions(text: str, today: Optional[date] = None) -> Iterator[Days
             if days is None or days < 0 or days > MAX_DAYS:
                 continue
             taken.append((match.start(), match.end()))
-            yield DaysMention(days=days, start=match.start(), end=match.end(), text=match.group(0))
-
-
-def days_since(text: str, today: Optional[date] = None) -> Optional[int]:
-    """Return the days named first in ``text``, or ``None`` when the text names none."""
-    mentions = sorted(find_days_mentions(text, today), key=lambda m: m.start)
-    return mentions[0].days if mentions else None
+            yield DaysMention(days, match.start(), match.end(), match.group(0), kind)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import io
 import json
 import socket
@@ -86,9 +85,8 @@ class Stack:
 
 
 def upgrade_database(env: Dict[str, str], root: Path) -> None:
-    """Create our tables (flags etc.) in the test database, if the storage package is present."""
-    if importlib.util.find_spec("bot.cli.db") is not None:
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=root, env=env, check=True)
+    """Create our tables (flags etc.) in the test database."""
+    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=root, env=env, check=True)
 
 
 def start_stack(

@@ -20,6 +20,7 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.cli.db",
     "bot.cli.purge",
     "bot.cli.secrets",
+    "bot.cli.reconcile",
 )
 
 

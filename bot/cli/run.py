@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import signal
 import subprocess
@@ -17,6 +16,7 @@ from bot.auth_token import resolve_token
 from bot.channels.config import describe_channels, runtime_credentials
 from bot.launch.action_server import SECRET_HEADER, SECRET_NAME
 from bot.log_privacy import install_log_redaction
+from bot.reconciler import reconciler_command
 from bot.runtime_files import private_database, private_var_dir, write_private
 from bot.secrets_store import load_secret
 from bot.settings import Settings
@@ -86,7 +86,11 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
             env={**CHILD_ENV, "RASA_AUTH_TOKEN": token},
         ),
     ]
-    if with_dashboard and importlib.util.find_spec("bot.cli.dashboard") is not None:
+    # Creates any flag an escalation still owes (action server or database was down then).
+    services.append(
+        Service(name="reconciler", command=reconciler_command(settings), health_url="", env=dict(CHILD_ENV))
+    )
+    if with_dashboard:
         services.append(
             Service(
                 name="dashboard",
@@ -106,10 +110,7 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
 
 
 def _upgrade_database(settings: Settings) -> None:
-    if importlib.util.find_spec("bot.cli.db") is not None:
-        subprocess.run(
-            [sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=settings.project_root, check=True
-        )
+    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=settings.project_root, check=True)
 
 
 def prepare_runtime(settings: Settings) -> None:

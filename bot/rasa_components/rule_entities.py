@@ -2,12 +2,14 @@
 
 How long ago the procedure was decides which answer applies, so it must not depend on
 whether a statistical model happened to tag "a fortnight ago": rules give the same
-number every time, and ``bot.dates`` is tested on its own.
+number every time, and ``bot.dates`` is tested on its own. These entities describe the
+message only; the slots (``treatment_date``, ``days_since_procedure``) are set by the
+SafetyPolicy, which decides whether a date is about the treatment (``bot.treatment_date``).
 """
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -19,26 +21,25 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.dates import find_days_mentions
+from bot.triage.config import default_config
+from bot.triage.measures import TemperatureReader
 
-_TEMPERATURE = re.compile(
-    r"\b(?P<value>\d{2,3}(?:[.,]\d)?)\s*(?:°|º|deg(?:rees?)?\s*)?\s*(?P<unit>c|f|celsius|fahrenheit)?\b",
-    re.I,
-)
-_TEMPERATURE_CONTEXT = re.compile(r"temp|fever|°|º|degree|celsius|fahrenheit|thermometer", re.I)
+
+@lru_cache(maxsize=1)
+def _temperature_reader() -> TemperatureReader:
+    return TemperatureReader(default_config().temperature)
 
 
 def find_temperatures(text: str) -> List[Dict[str, Any]]:
-    """Return temperature mentions (value in °C) that look like body temperatures."""
-    found: List[Dict[str, Any]] = []
-    if not _TEMPERATURE_CONTEXT.search(text):
-        return found
-    for match in _TEMPERATURE.finditer(text):
-        value = float(match.group("value").replace(",", "."))
-        unit = (match.group("unit") or "").lower()
-        celsius = (value - 32) * 5 / 9 if unit.startswith("f") or (not unit and value >= 90) else value
-        if 34.0 <= celsius <= 44.0:
-            found.append({"start": match.start(), "end": match.end(), "value": round(celsius, 1)})
-    return found
+    """Return body temperatures (value in °C), read by the triage engine's own reader.
+
+    One reader for the entity and the triage verdict, so "38,2" or "101 F" is a fever to both.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):  # offsets must match the original text
+        return []
+    readings = _temperature_reader().read(lowered, lambda offset: lowered)
+    return [{"start": r.start, "end": r.end, "value": r.celsius} for r in readings]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)

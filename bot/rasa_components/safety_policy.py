@@ -1,17 +1,24 @@
 """A Rasa policy that lets no red flag through, whatever the intent classifier decided.
 
-It re-runs the triage engine on the latest user text (with the days since the
-procedure from the tracker), predicts the escalation response before anything else,
-keeps ``triage_level`` at the highest level reached, and closes each turn
-(fallback flag, first-message disclaimer). With priority above ``RulePolicy`` and
-confidence 1.0 it wins whenever it speaks; when it abstains the rules decide.
+It is the one triage judge of each turn (``bot.verdict``): on the first prediction after a
+user message it reads the treatment date (updating it when the message dates the
+treatment), derives ``days_since_procedure`` for the message's own date (the event
+timestamp is the clock, so days advance with the calendar), runs the triage engine once,
+and stores the verdict in ``triage_verdict`` for the actions and the flag writer. It
+predicts the escalation response before anything else, keeps ``triage_level`` at the
+highest level reached, records that a flag is owed (``bot.reconciler``) before the reply
+leaves, and closes each turn (fallback flag, first-message disclaimer). With priority
+above ``RulePolicy`` and confidence 1.0 it wins whenever it speaks; when it abstains the
+rules decide.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData, confidence_scores_for
 from rasa.engine.graph import ExecutionContext
@@ -19,18 +26,39 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.conversation import triage_flag_for
 from bot.knowledge import load_clinic_settings
-from bot.safety import TurnState, next_action
+from bot.reconciler import OwedFlagRecorder, recorder_engine
+from bot.safety import ESCALATION_RESPONSES, TurnState, next_action
 from bot.settings import Settings
-from bot.slots import CLINIC_SLOTS, DAYS_SINCE_PROCEDURE, DISCLAIMER_SHOWN, TRIAGE_LEVEL
+from bot.slots import (
+    CLINIC_SLOTS,
+    DAYS_SINCE_PROCEDURE,
+    DISCLAIMER_SHOWN,
+    PROCEDURE,
+    TREATMENT_DATE,
+    TRIAGE_LEVEL,
+    TRIAGE_VERDICT,
+)
+from bot.storage import make_session_factory
+from bot.storage.owed_flags import OwedFlagDetails
+from bot.storage.owed_journal import journal_path
+from bot.treatment_date import parse_iso_date
 from bot.triage import Level, assess
+from bot.verdict import TurnFacts, judge_turn, turn_key, verdict_for, verdict_level
 
 logger = logging.getLogger(__name__)
 
 _NOT_A_RESPONSE = {"action_listen", "action_extract_slots", "action_session_start"}
+ASK_DAYS_RESPONSE = "utter_ask_days_since"
+
+
+def local_date(timestamp: Optional[float]) -> date:
+    """Return the calendar date of a message (server local time), the policy's clock."""
+    return datetime.fromtimestamp(timestamp).date() if timestamp else date.today()
 
 
 @lru_cache(maxsize=1)
@@ -39,9 +67,25 @@ def _clinic_values() -> Dict[str, str]:
     return {slot: str(values[key]) for slot, key in CLINIC_SLOTS.items() if key in values}
 
 
+@lru_cache(maxsize=4)
+def _default_recorder(database_url: str, var_dir: str) -> OwedFlagRecorder:
+    factory = make_session_factory(recorder_engine(database_url))
+    return OwedFlagRecorder(lambda: factory, journal_path(Path(var_dir)))
+
+
+def default_recorder() -> OwedFlagRecorder:
+    """Return the Rasa process's owed-flag recorder, built on first use from the settings."""
+    settings = Settings.from_env()
+    return _default_recorder(settings.database_url, str(settings.var_dir))
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class SafetyPolicy(Policy):
     """Escalate red flags deterministically; never lower ``triage_level``."""
+
+    # Replaceable in tests: where owed flags are recorded, and the date of a message.
+    recorder_provider: Callable[[], OwedFlagRecorder] = staticmethod(default_recorder)
+    clock: Callable[[Optional[float]], date] = staticmethod(local_date)
 
     @staticmethod
     def supported_data() -> SupportedData:
@@ -62,6 +106,7 @@ class SafetyPolicy(Policy):
         featurizer: Optional[Any] = None,
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
+        assess("warm up")  # build the triage pipeline now, not on the first patient message
 
     def train(self, training_trackers: List[Any], domain: Domain, **kwargs: Any) -> Resource:
         """Nothing to learn."""
@@ -75,13 +120,24 @@ class SafetyPolicy(Policy):
         **kwargs: Any,
     ) -> PolicyPrediction:
         """Predict the safety layer's action with full confidence, or abstain."""
-        turn = _turn_state(tracker)
-        if turn is None:
+        latest = _latest_turn(tracker)
+        if latest is None:
             return self._prediction(self._default_predictions(domain))
-        events = _slot_events(tracker, turn.level)
+        user_events, acted = latest
+        verdict, events = self._verdict(tracker, user_events[0], domain)
+        turn = TurnState(
+            level=verdict_level(verdict),
+            actions_this_turn=acted,
+            intent=user_events[0].intent_name,
+            previous_intent=user_events[1].intent_name if len(user_events) > 1 else None,
+            disclaimer_shown=bool(tracker.get_slot(DISCLAIMER_SHOWN)),
+        )
+        events += _level_and_clinic_events(tracker, turn.level)
         action = next_action(turn)
         if action is None or action not in domain.action_names_or_texts:
             return self._prediction(self._default_predictions(domain), events=events)
+        if action in ESCALATION_RESPONSES.values():
+            self._record_owed_flag(tracker, user_events[0], verdict)
         optional: List[Event] = []
         if action == "utter_disclaimer":
             optional.append(SlotSet(DISCLAIMER_SHOWN, True))
@@ -89,8 +145,75 @@ class SafetyPolicy(Policy):
             confidence_scores_for(action, 1.0, domain), events=events, optional_events=optional
         )
 
+    def _verdict(
+        self, tracker: DialogueStateTracker, latest: UserUttered, domain: Domain
+    ) -> Tuple[Dict[str, Any], List[Event]]:
+        """Return this turn's verdict: the stored one, or judge the message now (once per turn)."""
+        key = turn_key(latest.message_id, latest.timestamp)
+        stored = verdict_for(tracker.get_slot(TRIAGE_VERDICT), key)
+        if stored is not None:
+            return dict(stored), []
+        facts = TurnFacts(
+            text=latest.text or "",
+            turn_key=key,
+            today=self.clock(latest.timestamp),
+            intent=latest.intent_name,
+            asked_for_date=_asked_for_date(tracker),
+            treatment_date=self._treatment_date(tracker),
+            procedure=tracker.get_slot(PROCEDURE),
+        )
+        judgement = judge_turn(facts)
+        events: List[Event] = []
+        if judgement.treatment_date is not None:
+            iso = judgement.treatment_date.isoformat()
+            if tracker.get_slot(TREATMENT_DATE) != iso:
+                events.append(SlotSet(TREATMENT_DATE, iso))
+        if judgement.days_since is not None and tracker.get_slot(DAYS_SINCE_PROCEDURE) != float(
+            judgement.days_since
+        ):
+            events.append(SlotSet(DAYS_SINCE_PROCEDURE, float(judgement.days_since)))
+        if any(slot.name == TRIAGE_VERDICT for slot in domain.slots):
+            events.append(SlotSet(TRIAGE_VERDICT, judgement.verdict))
+        return judgement.verdict, events
 
-def _turn_state(tracker: DialogueStateTracker) -> Optional[TurnState]:
+    def _treatment_date(self, tracker: DialogueStateTracker) -> Optional[date]:
+        """Return the stored treatment date; for a conversation from before the slot, date its day count."""
+        stored = parse_iso_date(tracker.get_slot(TREATMENT_DATE))
+        days = tracker.get_slot(DAYS_SINCE_PROCEDURE)
+        if stored is not None or days is None:
+            return stored
+        for event in reversed(tracker.applied_events()):
+            if isinstance(event, SlotSet) and event.key == DAYS_SINCE_PROCEDURE and event.value is not None:
+                return self.clock(event.timestamp) - timedelta(days=int(float(event.value)))
+        return None
+
+    def _record_owed_flag(
+        self, tracker: DialogueStateTracker, latest: UserUttered, verdict: Dict[str, Any]
+    ) -> None:
+        """Leave a durable "flag owed" record before the escalation reply is sent; never raise."""
+        try:
+            flag = triage_flag_for(verdict)
+            if flag is None:
+                return
+            details = OwedFlagDetails(
+                conversation_id=tracker.sender_id,
+                turn_key=str(verdict.get("turn_key")),
+                kind="triage",
+                channel=latest.input_channel or "unknown",
+                level=flag.level,
+                reason=flag.reason,
+                rule=flag.rule,
+                matched_text=flag.matched_text,
+                message=latest.text or "",
+                channel_user_id=tracker.sender_id,
+            )
+            self.recorder_provider().record(details)
+        except Exception as error:  # noqa: BLE001 - the escalation reply must go out regardless
+            logger.error("Owed flag not recorded (%s).", type(error).__name__)
+
+
+def _latest_turn(tracker: DialogueStateTracker) -> Optional[Tuple[List[UserUttered], List[str]]]:
+    """Return the last two user events (newest first) and the actions taken since the last one."""
     acted: List[str] = []
     user_events: List[UserUttered] = []
     for event in reversed(tracker.applied_events()):
@@ -107,19 +230,26 @@ def _turn_state(tracker: DialogueStateTracker) -> Optional[TurnState]:
             acted.append(event.action_name)
     if not user_events:
         return None
-    latest = user_events[0]
-    days = tracker.get_slot(DAYS_SINCE_PROCEDURE)
-    result = assess(latest.text or "", days_since=int(days) if days is not None else None)
-    return TurnState(
-        level=result.level,
-        actions_this_turn=list(reversed(acted)),
-        intent=latest.intent_name,
-        previous_intent=user_events[1].intent_name if len(user_events) > 1 else None,
-        disclaimer_shown=bool(tracker.get_slot(DISCLAIMER_SHOWN)),
-    )
+    return user_events, list(reversed(acted))
 
 
-def _slot_events(tracker: DialogueStateTracker, level: Level) -> List[Event]:
+def _asked_for_date(tracker: DialogueStateTracker) -> bool:
+    """Tell whether the assistant asked when the treatment was since the patient's previous message."""
+    seen_user = False
+    for event in reversed(tracker.applied_events()):
+        if isinstance(event, UserUttered):
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and isinstance(event, BotUttered):
+            if (event.metadata or {}).get("utter_action") == ASK_DAYS_RESPONSE:
+                return True
+        elif seen_user and isinstance(event, ActionExecuted) and event.action_name == ASK_DAYS_RESPONSE:
+            return True
+    return False
+
+
+def _level_and_clinic_events(tracker: DialogueStateTracker, level: Level) -> List[Event]:
     events: List[Event] = []
     current = Level.parse(tracker.get_slot(TRIAGE_LEVEL) or "none")
     if level > current:

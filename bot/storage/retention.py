@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.inbox import purge_channel_messages
 from bot.storage.models import AlertOutbox, Flag
+from bot.storage.owed_table import OWED, OwedFlag
 from bot.storage.quarantine import QuarantinedEvent, purge_quarantined
 from bot.storage.tracker import purge_events
 
@@ -64,7 +65,10 @@ def purge(*, session: Session, before: datetime, dry_run: bool = False) -> Purge
             select(func.count(AlertOutbox.id)).where(AlertOutbox.flag_id.in_(old_flags))
         ).scalar_one()
     )
+    # Settled owed-flag records carry the message text too; unsettled ones are kept (still owed).
+    old_owed = (OwedFlag.created_at < before) & ((OwedFlag.status != OWED) | OwedFlag.flag_id.in_(old_flags))
     if not dry_run:
+        session.execute(delete(OwedFlag).where(old_owed), execution_options={"synchronize_session": False})
         session.execute(
             delete(AlertOutbox).where(AlertOutbox.flag_id.in_(old_flags)),
             execution_options={"synchronize_session": False},

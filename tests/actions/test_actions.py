@@ -134,3 +134,37 @@ def test_inform_reanswers_pending_question(kb, clinic, make_tracker, dispatcher)
 def test_inform_without_days_asks_for_them(kb, clinic, make_tracker, dispatcher):
     _run(ActionAcknowledgeDetails(kb, clinic), dispatcher, make_tracker("I had a dermapen", "inform"))
     assert _responses(dispatcher) == ["utter_ask_days_since"]
+
+
+def test_routine_escalation_from_a_remembered_day_stores_a_flag(
+    kb, clinic, make_tracker, write_flag, session_factory
+):
+    # Failed before the policy's verdict was the one read: the annotator judged without the day.
+    tracker = make_tracker("still peeling", "ask_peeling", slots={"days_since_procedure": 20.0})
+    dispatcher = CollectingDispatcher()
+    _run(ActionRecordFlag(write_flag, kb, clinic), dispatcher, tracker)
+    assert _flags(session_factory) == [("triage", "routine", "patient-1", "rest")]
+    assert _responses(dispatcher)[0] == "utter_flag_recorded"
+
+
+def test_a_redelivered_message_does_not_double_the_flag_or_its_alerts(
+    kb, clinic, make_tracker, write_flag, session_factory
+):
+    from bot.storage.models import AlertOutbox
+
+    first = make_tracker("I have a fever", "report_fever", message_id="wamid-1")
+    again = make_tracker("I have a fever", "report_fever", message_id="wamid-1")
+    for tracker in (first, again):
+        _run(ActionRecordFlag(write_flag, kb, clinic), CollectingDispatcher(), tracker)
+    with session_factory.begin() as session:
+        alerts = list(session.execute(select(AlertOutbox)).scalars())
+    assert _flags(session_factory) == [("triage", "urgent", "patient-1", "rest")]
+    assert len(alerts) == 2
+
+
+def test_without_the_policys_verdict_the_action_judges_nothing_itself(
+    kb, clinic, make_tracker, write_flag, session_factory
+):
+    tracker = make_tracker("I have a fever", "report_fever", verdict=False)
+    _run(ActionRecordFlag(write_flag, kb, clinic), CollectingDispatcher(), tracker)
+    assert _flags(session_factory) == []

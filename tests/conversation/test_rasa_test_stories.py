@@ -29,7 +29,13 @@ def test_conversation_stories_pass(trained_model, project_root, tmp_path):
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, **QUIET_ENV},
+        # Escalations in the stories record owed flags: keep them out of the developer's var/.
+        env={
+            **os.environ,
+            **QUIET_ENV,
+            "AFTERCARE_VAR_DIR": str(tmp_path / "var"),
+            "AFTERCARE_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'aftercare.db'}",
+        },
     )
     failed = tmp_path / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else ""

@@ -4,7 +4,13 @@ from datetime import date
 
 import pytest
 
-from bot.dates import days_since
+from bot.dates import find_days_mentions
+
+
+def days_since(text, today):
+    """The days named first in ``text`` (what the rule entity extractor reports first)."""
+    mentions = sorted(find_days_mentions(text, today), key=lambda m: m.start)
+    return mentions[0].days if mentions else None
 
 TODAY = date(2026, 11, 21)  # a Saturday
 
@@ -25,6 +31,10 @@ CASES = [
     ("still peeling for 10 days", 10),
     ("ten days ago", 10),
     ("2026-11-01", 20),
+    ("a fortnight ago", 14),
+    ("nearly a fortnight ago", 14),
+    ("it's been 3 days since my dermapen", 3),
+    ("it was sunday", 6),
     ("hello there", None),
     ("I am 30 years old", None),
     ("", None),

@@ -124,3 +124,25 @@ def test_quarantined_events_are_purged_with_the_conversations(session_factory):
         remaining = session.execute(select(QuarantinedEvent.event_id)).scalars().all()
     assert report.quarantined_events == 1
     assert remaining == [2]
+
+
+def test_settled_owed_flags_go_with_retention_unsettled_ones_stay(session_factory):
+    from bot.storage.owed_flags import OwedFlagDetails, record_owed
+    from bot.storage.owed_table import OwedFlag
+
+    def owed(key):
+        return OwedFlagDetails("p", key, "triage", "rest", "urgent", "r", "r", "m", "message text")
+
+    with session_factory.begin() as session:
+        for key in ("settled-old", "owed-old", "settled-new"):
+            when = NOW if key.endswith("new") else CUTOFF - timedelta(days=1)
+            record_owed(session=session, details=owed(key), now=when)
+        session.execute(
+            OwedFlag.__table__.update()
+            .where(OwedFlag.turn_key.like("settled%"))
+            .values(status="settled", settled_by="action")
+        )
+    with session_factory.begin() as session:
+        purge(session=session, before=CUTOFF)
+        left = sorted(session.execute(select(OwedFlag.turn_key)).scalars())
+    assert left == ["owed-old", "settled-new"]
