@@ -19,6 +19,7 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.cli.staff",
     "bot.cli.db",
     "bot.cli.purge",
+    "bot.cli.knowledge",
 )
 
 
