@@ -7,7 +7,7 @@ handed to the actions, queried with the intent plus what is known about the pati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Set, Tuple
+from typing import AbstractSet, Dict, Iterable, List, Mapping, Tuple
 
 from bot.knowledge.clinic import ClinicSettings, get_clinic_settings
 from bot.knowledge.procedures import Procedures
@@ -47,10 +47,11 @@ class KnowledgeBase:
         self.entries: Tuple[Entry, ...] = tuple(entries)
         self.procedures = procedures
         self._source_titles: Dict[str, str] = dict(source_titles)
+        self._intents = frozenset(intent for entry in self.entries for intent in entry.intents)
 
-    def intents(self) -> Set[str]:
-        """Return every intent at least one entry answers."""
-        return {intent for entry in self.entries for intent in entry.intents}
+    def intents(self) -> AbstractSet[str]:
+        """Return every intent at least one entry answers (the questions answered from knowledge)."""
+        return self._intents
 
     def source_title(self, source: str) -> str:
         """Describe a seed document for staff: its title followed by its file name."""

@@ -389,19 +389,18 @@ def procedures_for_clinic(knowledge_dir: Path, clinic: ClinicSettings | None) ->
 def get_procedures() -> Procedures:
     """Return the process-wide procedures, with the configured clinic's courses.
 
-    The triage layer reads these, and must answer even when the clinic file is broken (the action
-    server refuses to start then anyway): a ``course: clinic`` procedure then follows the
-    documented course, with one logged line.
+    The triage layer reads these, and must answer even when the clinic file is broken or lacks a
+    course (the action server refuses to start then anyway): a ``course: clinic`` procedure then
+    follows the documented course, with one logged line.
     """
     settings = Settings.from_env()
     try:
-        clinic: ClinicSettings | None = get_clinic_settings()
+        return procedures_for_clinic(settings.knowledge_dir, get_clinic_settings())
     except KnowledgeError:
         logger.error(
-            "Clinic settings are invalid; clinic-set procedure courses follow the documented course."
+            "Clinic courses unusable (run the validator); clinic-set courses follow the documented one."
         )
-        clinic = None
-    return procedures_for_clinic(settings.knowledge_dir, clinic)
+    return load_procedures(settings.knowledge_dir)
 
 
 def normalise_procedure(value: object) -> str | None:

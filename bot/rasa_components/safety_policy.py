@@ -25,7 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.knowledge import load_clinic_settings
 from bot.safety import TurnState, next_action
 from bot.settings import Settings
-from bot.slots import CLINIC_SLOTS, DAYS_SINCE_PROCEDURE, DISCLAIMER_SHOWN, TRIAGE_LEVEL
+from bot.slots import CLINIC_SLOTS, DAYS_SINCE_PROCEDURE, DISCLAIMER_SHOWN, PROCEDURE, TRIAGE_LEVEL
 from bot.triage import Level, assess
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,8 @@ def _turn_state(tracker: DialogueStateTracker) -> Optional[TurnState]:
         return None
     latest = user_events[0]
     days = tracker.get_slot(DAYS_SINCE_PROCEDURE)
-    result = assess(latest.text or "", days_since=int(days) if days is not None else None)
+    days_since = int(days) if days is not None else None
+    result = assess(latest.text or "", days_since=days_since, procedure=tracker.get_slot(PROCEDURE))
     return TurnState(
         level=result.level,
         actions_this_turn=list(reversed(acted)),

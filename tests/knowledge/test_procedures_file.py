@@ -14,7 +14,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from bot.cli import main as cli_main
 from bot.evaluation.nlu_eval import load_synonyms
-from bot.knowledge import KnowledgeError, load_knowledge_base
+from bot.knowledge import KnowledgeError, get_clinic_settings, get_procedures, load_knowledge_base
 from bot.knowledge.clinic import load_clinic_file
 from bot.knowledge.nlu_sync import NLU_FILE, render_nlu, sync_nlu
 from bot.knowledge.procedures import PROCEDURES_FILE, load_procedures, procedures_for_clinic, read_procedures
@@ -170,3 +170,21 @@ def test_invalid_procedures_are_refused(change: Any, expected: str) -> None:
     with pytest.raises(KnowledgeError) as caught:
         read_procedures(raw, "knowledge/procedures.yml", None)
     assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value
+
+
+def test_triage_procedures_survive_a_clinic_file_without_courses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clinic = yaml.safe_load((KNOWLEDGE_DIR / "clinic.example.yml").read_text(encoding="utf-8"))
+    del clinic["procedure_courses"]
+    (tmp_path / "clinic.yml").write_text(yaml.safe_dump(clinic), encoding="utf-8")
+    monkeypatch.setenv("AFTERCARE_CLINIC_FILE", str(tmp_path / "clinic.yml"))
+    get_clinic_settings.cache_clear()
+    get_procedures.cache_clear()
+    try:
+        procedures = get_procedures()
+    finally:
+        get_clinic_settings.cache_clear()
+        get_procedures.cache_clear()
+    assert procedures.course("rf_microneedling") == procedures.default_course
+    assert "clinic-set courses follow the documented one" in caplog.text
