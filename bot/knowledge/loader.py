@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import combinations
 from pathlib import Path
-from typing import AbstractSet, Any, Dict, Iterable, List, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Sequence, Set, Tuple
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.course_check import course_problems
@@ -103,17 +103,16 @@ def _missing_defaults(grouped: Dict[str, List[Entry]]) -> Iterable[Problem]:
             )
 
 
-def _unknown_course_sources(
-    procedures: Procedures, sources: AbstractSet[str], file: str
-) -> Iterable[Problem]:
+def _unknown_course_names(procedures: Procedures, known: KnownNames, file: str) -> Iterable[Problem]:
+    """Check the sources and intents the documented course in procedures.yml names."""
     for step in procedures.default_course.values():
+        where = f"course.{step.category}"
         for source in step.sources:
-            if source not in sources:
-                yield Problem(
-                    file,
-                    f"unknown source '{source}' (not listed in sources.yml)",
-                    field=f"course.{step.category}",
-                )
+            if source not in known.sources:
+                yield Problem(file, f"unknown source '{source}' (not listed in sources.yml)", field=where)
+        for intent in step.intents:
+            if known.intents is not None and intent not in known.intents:
+                yield Problem(file, f"unknown intent '{intent}' (not listed in the domain)", field=where)
 
 
 def load_sources(knowledge_dir: Path) -> Dict[str, str]:
@@ -149,10 +148,10 @@ def load_knowledge_base(
     files = topic_files(knowledge_dir)
     if not files:
         raise fail(_shown(knowledge_dir / TOPICS_DIR, knowledge_dir), "contains no topic files (*.yml)")
+    known = KnownNames(sources.keys(), known_intents, procedures)
     entries: List[Entry] = []
     problems: List[Problem] = []
     for path in files:
-        known = KnownNames(sources.keys(), known_intents, procedures)
         file_entries, file_problems = _read_topic_file(path, _shown(path, knowledge_dir), known)
         entries.extend(file_entries)
         problems.extend(file_problems)
@@ -161,7 +160,7 @@ def load_knowledge_base(
     problems.extend(_clashes(grouped, procedures.contexts()))
     problems.extend(_missing_defaults(grouped))
     procedures_file = _shown(knowledge_dir / PROCEDURES_FILE, knowledge_dir)
-    problems.extend(_unknown_course_sources(procedures, sources.keys(), procedures_file))
+    problems.extend(_unknown_course_names(procedures, known, procedures_file))
     if problems:
         raise KnowledgeError(problems)
     kb = KnowledgeBase(entries, sources, procedures)

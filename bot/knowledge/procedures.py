@@ -62,9 +62,8 @@ class CourseStep:
     """How one symptom category usually runs after a treatment."""
 
     category: str
-    routine_from: int
-    expected_from: int | None = None
-    expected_to: int | None = None
+    expected: DayRange | None  # the days it is a normal part of healing, when known
+    routine_from: int  # from this day on, triage asks the patient to book a check
     set_by_clinic: bool = False
     sources: Tuple[str, ...] = ()
     intents: Tuple[str, ...] = ()
@@ -78,12 +77,12 @@ class CourseStep:
         """Return the days of phase ``name`` (see ``PHASES``); None when it has no day."""
         if name == "prolonged":
             return DayRange(self.routine_from)
-        if self.expected_from is None or self.expected_to is None:
+        if self.expected is None or self.expected.maximum is None:
             return None
         low, high = {
-            "early": (0, self.expected_from - 1),
-            "expected": (self.expected_from, self.expected_to),
-            "lingering": (self.expected_to + 1, self.routine_from - 1),
+            "early": (0, self.expected.minimum - 1),
+            "expected": (self.expected.minimum, self.expected.maximum),
+            "lingering": (self.expected.maximum + 1, self.routine_from - 1),
         }[name]
         return DayRange(low, high) if low <= high else None
 
@@ -210,7 +209,8 @@ class _Reader:
                 prefix,
             )
             return None
-        return CourseStep(category, routine, low, high, clinic, sources, intents)
+        expected = DayRange(low, high) if low is not None and high is not None else None
+        return CourseStep(category, expected, routine, clinic, sources, intents)
 
     def names(self, raw: Mapping[str, Any], key: str, file: str, entry: str, field: str) -> Tuple[str, ...]:
         value = raw.get(key) or []

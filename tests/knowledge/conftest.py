@@ -65,10 +65,11 @@ def kb(domain_intents: Set[str], example_clinic: ClinicSettings) -> KnowledgeBas
 
 
 def procedures_without_sources() -> Dict[str, Any]:
-    """Return the shipped procedures file without its course sources (test folders cite a.txt, b.txt)."""
+    """Return the shipped procedures file fit for test folders (sources a.txt, b.txt; TEST_INTENTS)."""
     raw = yaml.safe_load((KNOWLEDGE_DIR / PROCEDURES_FILE).read_text(encoding="utf-8"))
     for step in raw["course"].values():
         step.pop("sources", None)
+        step["intents"] = [intent for intent in step.get("intents", []) if intent in TEST_INTENTS]
     return raw
 
 

@@ -188,3 +188,15 @@ def test_triage_procedures_survive_a_clinic_file_without_courses(
         get_procedures.cache_clear()
     assert procedures.course("rf_microneedling") == procedures.default_course
     assert "clinic-set courses follow the documented one" in caplog.text
+
+
+def test_course_names_are_checked(write_knowledge: Any) -> None:
+    raw = _raw()
+    raw["course"]["peeling"]["intents"] = ["ask_weather"]
+    entry = {"id": "one", "intents": ["ask_peeling"], "answer": "Text.", "sources": ["a.txt"]}
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge_base(write_knowledge(entries=[entry], procedures=raw), {"ask_peeling"})
+    messages = {str(problem) for problem in caught.value.problems}
+    where = "knowledge/procedures.yml: field 'course.peeling'"
+    assert f"{where}: unknown intent 'ask_weather' (not listed in the domain)" in messages
+    assert f"{where}: unknown source '000_c9e12835174f2d55.txt' (not listed in sources.yml)" in messages
