@@ -117,6 +117,7 @@ class Procedures:
 
     default_course: Course
     procedures: Tuple[Procedure, ...]
+    default_check_in_days: Tuple[int, ...] = (1, 3, 7)
     _by_id: Dict[str, Procedure] = field(default_factory=dict, compare=False, repr=False)
     _by_spelling: Dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -145,6 +146,11 @@ class Procedures:
         """Return the course for ``procedure`` (any spelling); the documented one when unknown."""
         known = self.get(self.normalise(procedure))
         return known.course if known is not None else self.default_course
+
+    def check_in_days(self, procedure: object = None) -> Tuple[int, ...]:
+        """Return the days after ``procedure`` (any spelling) on which to check in with the patient."""
+        known = self.get(self.normalise(procedure))
+        return known.check_in_days if known is not None else self.default_check_in_days
 
     def contexts(self) -> Tuple[str | None, ...]:
         """Return None (procedure not named) followed by every procedure id."""
@@ -366,7 +372,7 @@ def read_procedures(
     _clashing_spellings(reader, procedures, file)
     if reader.problems:
         raise KnowledgeError(reader.problems)
-    return Procedures(default_course, tuple(procedures))
+    return Procedures(default_course, tuple(procedures), check_in)
 
 
 def load_procedures(

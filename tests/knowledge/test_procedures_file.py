@@ -37,6 +37,7 @@ def test_shipped_procedures() -> None:
     assert procedures.ids == SHIPPED_IDS
     assert procedures.display_name("derma_roller") == "derma roller"
     assert procedures.get("dermapen").check_in_days == (1, 3, 7)
+    assert procedures.check_in_days("RF microneedling") == procedures.check_in_days(None) == (1, 3, 7)
     assert procedures.course(None)["peeling"].routine_from == 14
 
 
