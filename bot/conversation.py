@@ -17,25 +17,8 @@ from bot.triage import Level
 logger = logging.getLogger(__name__)
 
 RED_FLAG_INTENTS = frozenset({"report_pain", "report_fever", "report_infection", "report_allergic_reaction"})
-KNOWLEDGE_INTENTS = (
-    frozenset(
-        {
-            "ask_peeling",
-            "ask_peel_off",
-            "ask_pimples",
-            "report_redness_swelling",
-            "ask_makeup",
-            "ask_sun",
-            "ask_exercise",
-            "ask_skincare",
-            "ask_results",
-            "ask_home_roller",
-            "ask_contraindications",
-            "ask_safety",
-        }
-    )
-    | RED_FLAG_INTENTS
-)
+# The questions answered from knowledge are the intents the knowledge base has entries for
+# (``KnowledgeBase.intents()``), so a new topic file needs no code change here.
 
 # Self-care topics found by the triage engine, and the question they answer. Used when the
 # classifier picked a red-flag intent for a message whose red flag was negated
@@ -126,14 +109,14 @@ def answer_question(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -> Ou
             if topic_intent:
                 replies += answer_from_knowledge(kb, clinic, topic_intent, turn).replies
             return Outcome(replies, topic=topic_intent)
-    if intent not in KNOWLEDGE_INTENTS:
+    if intent not in kb.intents():
         return Outcome([Reply("utter_no_answer")])
     return answer_from_knowledge(kb, clinic, intent, turn)
 
 
 def acknowledge_details(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -> Outcome:
     """Thank the patient for a detail and, if a question was pending, answer it again with it."""
-    if turn.days_since is not None and turn.last_topic in KNOWLEDGE_INTENTS:
+    if turn.days_since is not None and turn.last_topic in kb.intents():
         outcome = answer_from_knowledge(kb, clinic, turn.last_topic or "", turn)
         return Outcome(
             [Reply("utter_details_noted", {"days": turn.days_since})] + outcome.replies, outcome.topic
@@ -141,8 +124,10 @@ def acknowledge_details(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -
     if turn.days_since is not None:
         return Outcome([Reply("utter_details_noted", {"days": turn.days_since}), Reply("utter_offer_more")])
     if turn.procedure:
+        # The slot holds the id ("derma_roller"); patients read the name ("derma roller").
+        name = kb.procedures.display_name(turn.procedure) or turn.procedure
         return Outcome(
-            [Reply("utter_procedure_noted", {"procedure": turn.procedure}), Reply("utter_ask_days_since")]
+            [Reply("utter_procedure_noted", {"procedure_name": name}), Reply("utter_ask_days_since")]
         )
     return Outcome([Reply("utter_ask_days_since")])
 
@@ -230,7 +215,7 @@ def _rest_of_turn(write_flag: FlagWriter, kb: KnowledgeBase, clinic: ClinicSetti
     """Answer what else the message asked: a question next to a red flag, or a request for a person."""
     if turn.intent == "request_human":
         return request_human(write_flag, turn)
-    if turn.intent in KNOWLEDGE_INTENTS and turn.intent not in RED_FLAG_INTENTS:
+    if turn.intent in kb.intents() and turn.intent not in RED_FLAG_INTENTS:
         return answer_from_knowledge(kb, clinic, turn.intent or "", turn, offer_more=False)
     return Outcome([])
 

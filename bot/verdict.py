@@ -65,14 +65,14 @@ def judge_turn(facts: TurnFacts) -> Judgement:
     """Judge one message: treatment date, days since it, and the triage verdict with them."""
     treatment = facts.treatment_date
     days = days_since_treatment(treatment, facts.today) if treatment else None
-    result = assess(facts.text, days_since=days)
+    result = assess(facts.text, days_since=days, procedure=facts.procedure)
     spans = [(finding.start, finding.end) for finding in [*result.findings, *result.negated]]
     context = MessageContext(facts.intent, facts.asked_for_date, spans)
     mentioned = treatment_date_in(facts.text, facts.today, context)
     if mentioned is not None and mentioned != treatment:
         treatment = mentioned
         days = days_since_treatment(mentioned, facts.today)
-        result = assess(facts.text, days_since=days)
+        result = assess(facts.text, days_since=days, procedure=facts.procedure)
     verdict = {
         **result.to_dict(),
         TURN_KEY: facts.turn_key,

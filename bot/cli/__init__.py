@@ -21,6 +21,7 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.cli.purge",
     "bot.cli.secrets",
     "bot.cli.reconcile",
+    "bot.cli.knowledge",
 )
 
 

@@ -9,11 +9,11 @@ Typical use from an action::
 """
 
 from bot.knowledge.base import Answer, KnowledgeBase
-from bot.knowledge.clinic import ClinicSettings, load_clinic_settings
+from bot.knowledge.clinic import ClinicSettings, get_clinic_settings, load_clinic_settings
 from bot.knowledge.errors import KnowledgeError, Problem
 from bot.knowledge.loader import load_knowledge_base, read_domain_intents
-from bot.knowledge.procedures import normalise_procedure
-from bot.knowledge.providers import get_clinic_settings, get_knowledge_base
+from bot.knowledge.procedures import Procedure, Procedures, get_procedures, normalise_procedure
+from bot.knowledge.providers import get_knowledge_base
 
 __all__ = [
     "Answer",
@@ -21,8 +21,11 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeError",
     "Problem",
+    "Procedure",
+    "Procedures",
     "get_clinic_settings",
     "get_knowledge_base",
+    "get_procedures",
     "load_clinic_settings",
     "load_knowledge_base",
     "normalise_procedure",

@@ -7,10 +7,10 @@ handed to the actions, queried with the intent plus what is known about the pati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Set, Tuple
+from typing import AbstractSet, Dict, Iterable, List, Mapping, Tuple
 
-from bot.knowledge.clinic import ClinicSettings
-from bot.knowledge.procedures import normalise_procedure
+from bot.knowledge.clinic import ClinicSettings, get_clinic_settings
+from bot.knowledge.procedures import Procedures
 from bot.knowledge.schema import Entry
 
 
@@ -25,7 +25,6 @@ class Answer:
     sources: List[str] = field(default_factory=list)
     source_titles: List[str] = field(default_factory=list)
     title: str | None = None
-    follow_up: List[str] = field(default_factory=list)
 
 
 def whole_days(value: object) -> int | None:
@@ -42,18 +41,17 @@ def whole_days(value: object) -> int | None:
 class KnowledgeBase:
     """Validated entries, and the rules for picking the best one for a question."""
 
-    def __init__(self, entries: Iterable[Entry], source_titles: Mapping[str, str]) -> None:
+    def __init__(
+        self, entries: Iterable[Entry], source_titles: Mapping[str, str], procedures: Procedures
+    ) -> None:
         self.entries: Tuple[Entry, ...] = tuple(entries)
+        self.procedures = procedures
         self._source_titles: Dict[str, str] = dict(source_titles)
-        self._by_id: Dict[str, Entry] = {entry.id: entry for entry in self.entries}
+        self._intents = frozenset(intent for entry in self.entries for intent in entry.intents)
 
-    def intents(self) -> Set[str]:
-        """Return every intent at least one entry answers."""
-        return {intent for entry in self.entries for intent in entry.intents}
-
-    def entry(self, entry_id: str) -> Entry | None:
-        """Return the entry with ``entry_id`` (e.g. one named in ``follow_up``), if any."""
-        return self._by_id.get(entry_id)
+    def intents(self) -> AbstractSet[str]:
+        """Return every intent at least one entry answers (the questions answered from knowledge)."""
+        return self._intents
 
     def source_title(self, source: str) -> str:
         """Describe a seed document for staff: its title followed by its file name."""
@@ -65,7 +63,7 @@ class KnowledgeBase:
         Loading guarantees no two matching entries share a specificity, so the pick is unique.
         """
         days = whole_days(days_since)
-        canonical = normalise_procedure(procedure)
+        canonical = self.procedures.normalise(procedure)
         matching = [
             entry
             for entry in self.entries
@@ -92,8 +90,6 @@ class KnowledgeBase:
         if entry is None:
             return Answer(found=False, intent=intent)
         if clinic is None:
-            from bot.knowledge.providers import get_clinic_settings
-
             clinic = get_clinic_settings()
         return Answer(
             found=True,
@@ -103,5 +99,4 @@ class KnowledgeBase:
             sources=list(entry.sources),
             source_titles=[self.source_title(source) for source in entry.sources],
             title=entry.title,
-            follow_up=list(entry.follow_up),
         )

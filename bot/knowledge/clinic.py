@@ -8,7 +8,8 @@ clinic; each clinic keeps its values in ``knowledge/clinic.yml`` (the shipped
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping
 
@@ -44,6 +45,10 @@ PLACEHOLDERS: Mapping[str, str] = {
 
 TEMPLATE_FIELDS = frozenset(PLACEHOLDERS.values())
 
+# Optional, not a placeholder: the course of treatments no source covers (see procedures.yml),
+# checked with the procedures because only they know which treatments need one.
+PROCEDURE_COURSES = "procedure_courses"
+
 
 @dataclass(frozen=True)
 class ClinicSettings:
@@ -60,6 +65,7 @@ class ClinicSettings:
     country: str
     source: str = ""
     is_example: bool = False
+    procedure_courses: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def as_template_values(self) -> Dict[str, str]:
         """Return the placeholder values answers may use, e.g. ``{"clinic_phone": ...}``."""
@@ -73,10 +79,19 @@ def _problems_in(data: object, shown_as: str) -> list[Problem]:
     if not isinstance(data, dict):
         return [Problem(shown_as, "must be a mapping of clinic fields (key: value)")]
     problems = [
-        Problem(shown_as, f"unknown key (allowed: {', '.join(_FIELD_NAMES)})", field=str(key))
+        Problem(
+            shown_as,
+            f"unknown key (allowed: {', '.join((*_FIELD_NAMES, PROCEDURE_COURSES))})",
+            field=str(key),
+        )
         for key in data
-        if key not in PLACEHOLDERS
+        if key not in PLACEHOLDERS and key != PROCEDURE_COURSES
     ]
+    courses = data.get(PROCEDURE_COURSES, {})
+    if not isinstance(courses, dict) or not all(isinstance(course, dict) for course in courses.values()):
+        problems.append(
+            Problem(shown_as, "must map procedure ids to their course by symptom", field=PROCEDURE_COURSES)
+        )
     for name in _FIELD_NAMES:
         value = data.get(name)
         if name not in data:
@@ -99,7 +114,8 @@ def load_clinic_file(path: Path, shown_as: str | None = None, is_example: bool =
         raise KnowledgeError(problems)
     assert isinstance(data, dict)
     values = {name: data[name].strip() for name in _FIELD_NAMES}
-    return ClinicSettings(**values, source=shown, is_example=is_example)
+    courses = dict(data.get(PROCEDURE_COURSES) or {})
+    return ClinicSettings(**values, source=shown, is_example=is_example, procedure_courses=courses)
 
 
 def _clinic_file_for(settings: Settings) -> tuple[Path, bool]:
@@ -139,3 +155,9 @@ def load_clinic_settings(settings: Settings) -> ClinicSettings:
         if (value := settings.extra.get(env_name, "")).strip()
     }
     return replace(clinic, **overrides) if overrides else clinic
+
+
+@lru_cache(maxsize=1)
+def get_clinic_settings() -> ClinicSettings:
+    """Return the process-wide clinic settings, loaded on first use."""
+    return load_clinic_settings(Settings.from_env())

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from itertools import combinations
 from pathlib import Path
-from typing import AbstractSet, Any, Dict, Iterable, List, Sequence, Set
+from typing import Any, Dict, Iterable, List, Sequence, Set, Tuple
 
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.course_check import course_problems
 from bot.knowledge.errors import KnowledgeError, Problem, fail
-from bot.knowledge.schema import Entry, read_entry, read_sources
+from bot.knowledge.procedures import PROCEDURES_FILE, Procedures, load_procedures
+from bot.knowledge.schema import Entry, KnownNames, read_entry, read_sources
 from bot.knowledge.yaml_files import display_path, read_yaml
 
 SOURCES_FILE = "sources.yml"
@@ -32,9 +34,7 @@ def topic_files(knowledge_dir: Path) -> List[Path]:
     return sorted(p for pattern in ("*.yml", "*.yaml") for p in folder.rglob(pattern) if p.is_file())
 
 
-def _read_topic_file(
-    path: Path, shown: str, sources: AbstractSet[str], known_intents: AbstractSet[str] | None
-) -> tuple[List[Entry], List[Problem]]:
+def _read_topic_file(path: Path, shown: str, known: KnownNames) -> tuple[List[Entry], List[Problem]]:
     try:
         raw = read_yaml(path, shown)
     except KnowledgeError as error:
@@ -51,7 +51,7 @@ def _read_topic_file(
         return [], problems + [Problem(shown, "must be a non-empty list", field="entries")]
     entries = []
     for index, item in enumerate(items):
-        entry, entry_problems = read_entry(item, index, shown, sources, known_intents)
+        entry, entry_problems = read_entry(item, index, shown, known)
         problems.extend(entry_problems)
         if entry is not None:
             entries.append(entry)
@@ -74,25 +74,19 @@ def _by_intent(entries: Sequence[Entry]) -> Dict[str, List[Entry]]:
     return grouped
 
 
-def _clashes(grouped: Dict[str, List[Entry]]) -> Iterable[Problem]:
+def _clashes(grouped: Dict[str, List[Entry]], contexts: Tuple[str | None, ...]) -> Iterable[Problem]:
     """Report entries that could both be the best answer to the same question."""
     for intent, candidates in grouped.items():
         for first, second in combinations(candidates, 2):
-            if not first.conditions.clashes_with(second.conditions):
+            scope = first.conditions.clashes_with(second.conditions, contexts)
+            if scope is None:
                 continue
-            days = first.conditions.days_since
-            field = "conditions.days_since" if days is not None else "conditions"
-            if days is not None:
-                scope = f"overlapping day ranges ({days} and {second.conditions.days_since})"
-            elif first.conditions.procedures is not None:
-                scope = "both apply to the same procedure on any day"
-            else:
-                scope = "both are defaults without conditions"
+            has_days = first.conditions.specificity[0] == 1
             yield Problem(
                 second.file,
                 f"clashes with entry '{first.id}' ({first.file}) for intent '{intent}': {scope}",
                 entry=second.id,
-                field=field,
+                field="conditions.days_since" if has_days else "conditions",
             )
 
 
@@ -109,14 +103,16 @@ def _missing_defaults(grouped: Dict[str, List[Entry]]) -> Iterable[Problem]:
             )
 
 
-def _dangling_follow_ups(entries: Sequence[Entry]) -> Iterable[Problem]:
-    ids = {entry.id for entry in entries}
-    for entry in entries:
-        for target in entry.follow_up:
-            if target not in ids:
-                yield Problem(
-                    entry.file, f"names unknown entry '{target}'", entry=entry.id, field="follow_up"
-                )
+def _unknown_course_names(procedures: Procedures, known: KnownNames, file: str) -> Iterable[Problem]:
+    """Check the sources and intents the documented course in procedures.yml names."""
+    for step in procedures.default_course.values():
+        where = f"course.{step.category}"
+        for source in step.sources:
+            if source not in known.sources:
+                yield Problem(file, f"unknown source '{source}' (not listed in sources.yml)", field=where)
+        for intent in step.intents:
+            if known.intents is not None and intent not in known.intents:
+                yield Problem(file, f"unknown intent '{intent}' (not listed in the domain)", field=where)
 
 
 def load_sources(knowledge_dir: Path) -> Dict[str, str]:
@@ -131,37 +127,47 @@ def load_sources(knowledge_dir: Path) -> Dict[str, str]:
     return titles
 
 
-def load_knowledge_base(knowledge_dir: Path, known_intents: Set[str] | None = None) -> KnowledgeBase:
+def load_knowledge_base(
+    knowledge_dir: Path, known_intents: Set[str] | None = None, procedures: Procedures | None = None
+) -> KnowledgeBase:
     """Load and validate every entry under ``knowledge_dir``.
 
     Args:
-        knowledge_dir: the knowledge folder (holding ``sources.yml`` and ``topics/``).
+        knowledge_dir: the knowledge folder (holding ``sources.yml``, ``procedures.yml`` and ``topics/``).
         known_intents: intents entries may answer (see :func:`read_domain_intents`);
             None skips that check.
+        procedures: the procedures with the clinic's courses (see ``procedures_for_clinic``);
+            None reads ``procedures.yml`` alone, clinic-set courses following the documented one.
 
     Raises:
         KnowledgeError: listing every problem found, each naming file, entry and field.
     """
     sources = load_sources(knowledge_dir)
+    if procedures is None:
+        procedures = load_procedures(knowledge_dir)
     files = topic_files(knowledge_dir)
     if not files:
         raise fail(_shown(knowledge_dir / TOPICS_DIR, knowledge_dir), "contains no topic files (*.yml)")
+    known = KnownNames(sources.keys(), known_intents, procedures)
     entries: List[Entry] = []
     problems: List[Problem] = []
     for path in files:
-        file_entries, file_problems = _read_topic_file(
-            path, _shown(path, knowledge_dir), sources.keys(), known_intents
-        )
+        file_entries, file_problems = _read_topic_file(path, _shown(path, knowledge_dir), known)
         entries.extend(file_entries)
         problems.extend(file_problems)
     grouped = _by_intent(entries)
     problems.extend(_duplicate_ids(entries))
-    problems.extend(_clashes(grouped))
+    problems.extend(_clashes(grouped, procedures.contexts()))
     problems.extend(_missing_defaults(grouped))
-    problems.extend(_dangling_follow_ups(entries))
+    procedures_file = _shown(knowledge_dir / PROCEDURES_FILE, knowledge_dir)
+    problems.extend(_unknown_course_names(procedures, known, procedures_file))
     if problems:
         raise KnowledgeError(problems)
-    return KnowledgeBase(entries, sources)
+    kb = KnowledgeBase(entries, sources, procedures)
+    problems.extend(course_problems(kb))
+    if problems:
+        raise KnowledgeError(problems)
+    return kb
 
 
 def _intent_name(item: Any) -> str | None:

@@ -10,11 +10,14 @@ from functools import lru_cache
 from typing import Set
 
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.clinic import ClinicSettings, load_clinic_settings
+from bot.knowledge.clinic import get_clinic_settings
 from bot.knowledge.loader import load_knowledge_base, read_domain_intents
+from bot.knowledge.procedures import procedures_for_clinic
 from bot.settings import Settings
 
 DOMAIN_FILE = "domain.yml"
+
+__all__ = ["domain_intents", "get_clinic_settings", "get_knowledge_base"]
 
 
 def domain_intents(settings: Settings) -> Set[str] | None:
@@ -25,12 +28,7 @@ def domain_intents(settings: Settings) -> Set[str] | None:
 
 @lru_cache(maxsize=1)
 def get_knowledge_base() -> KnowledgeBase:
-    """Return the process-wide knowledge base, loaded on first use."""
+    """Return the process-wide knowledge base (with the clinic's courses), loaded on first use."""
     settings = Settings.from_env()
-    return load_knowledge_base(settings.knowledge_dir, domain_intents(settings))
-
-
-@lru_cache(maxsize=1)
-def get_clinic_settings() -> ClinicSettings:
-    """Return the process-wide clinic settings, loaded on first use."""
-    return load_clinic_settings(Settings.from_env())
+    procedures = procedures_for_clinic(settings.knowledge_dir, get_clinic_settings())
+    return load_knowledge_base(settings.knowledge_dir, domain_intents(settings), procedures)

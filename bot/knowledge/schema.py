@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from typing import AbstractSet, Any, List, Mapping, Tuple
+from typing import AbstractSet, Any, List, Mapping, Optional, Tuple
 
 from bot.knowledge.clinic import TEMPLATE_FIELDS
 from bot.knowledge.errors import Problem
-from bot.knowledge.procedures import PROCEDURES
+from bot.knowledge.procedures import CATEGORIES, PHASES, DayRange, Procedures
 
-ENTRY_KEYS = ("id", "title", "intents", "answer", "conditions", "sources", "follow_up", "notes")
-CONDITION_KEYS = ("days_since", "procedure")
+ENTRY_KEYS = ("id", "title", "intents", "answer", "conditions", "sources", "notes")
+CONDITION_KEYS = ("days_since", "course", "procedure")
 DAY_RANGE_KEYS = ("min", "max")
 SOURCE_KEYS = ("title", "notes")
 
@@ -24,56 +24,62 @@ _ENTRY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
-class DayRange:
-    """Whole days since treatment, both ends included; ``maximum`` None means open-ended."""
-
-    minimum: int = 0
-    maximum: int | None = None
-
-    def contains(self, day: int) -> bool:
-        """Tell whether ``day`` falls inside the range."""
-        return day >= self.minimum and (self.maximum is None or day <= self.maximum)
-
-    def overlaps(self, other: DayRange) -> bool:
-        """Tell whether some day falls inside both ranges."""
-        low = max(self.minimum, other.minimum)
-        highs = [m for m in (self.maximum, other.maximum) if m is not None]
-        return not highs or low <= min(highs)
-
-    def __str__(self) -> str:
-        if self.maximum is None:
-            return f"days {self.minimum}+"
-        return f"days {self.minimum}-{self.maximum}"
-
-
-@dataclass(frozen=True)
 class Conditions:
-    """When an entry applies; an absent condition means "whatever the value"."""
+    """When an entry applies; an absent condition means "whatever the value".
+
+    ``course`` ("peeling", "expected") names a phase of the course in procedures.yml; its days,
+    which depend on the procedure, are resolved when the knowledge loads (``course_days``).
+    """
 
     days_since: DayRange | None = None
     procedures: frozenset[str] | None = None
+    course: Tuple[str, str] | None = None
+    course_days: Tuple[Tuple[Optional[str], Optional[DayRange]], ...] = ()
+
+    def days_for(self, procedure: str | None) -> Tuple[bool, DayRange | None]:
+        """Return (has a day condition, its days for ``procedure``); None days: never on any day."""
+        if self.course is not None:
+            return True, dict(self.course_days).get(procedure)
+        return self.days_since is not None, self.days_since
+
+    def applies_to(self, procedure: str | None) -> bool:
+        """Tell whether the entry can answer a patient who had ``procedure`` (None: not said)."""
+        return self.procedures is None or procedure in self.procedures
 
     def matches(self, days_since: int | None, procedure: str | None) -> bool:
         """Tell whether the entry applies; a condition on an unknown value does not match."""
-        if self.days_since is not None and (days_since is None or not self.days_since.contains(days_since)):
+        if not self.applies_to(procedure):
             return False
-        return self.procedures is None or procedure in self.procedures
+        has_days, days = self.days_for(procedure)
+        return not has_days or (days is not None and days_since is not None and days.contains(days_since))
 
     @property
     def specificity(self) -> Tuple[int, int]:
         """Rank entries: a day-range match outranks a procedure match, which outranks none."""
-        return (int(self.days_since is not None), int(self.procedures is not None))
+        has_days = self.days_since is not None or self.course is not None
+        return (int(has_days), int(self.procedures is not None))
 
-    def clashes_with(self, other: Conditions) -> bool:
-        """Tell whether both entries could match the same question with the same specificity."""
+    def clashes_with(self, other: Conditions, contexts: Tuple[str | None, ...]) -> str | None:
+        """Describe how both entries could answer one question at the same specificity, or None.
+
+        ``contexts`` are the procedures a patient may have had (None: not said).
+        """
         if self.specificity != other.specificity:
-            return False
-        mine, theirs = self.procedures, other.procedures
-        if mine is not None and theirs is not None and not mine & theirs:
-            return False
-        if self.days_since is not None and other.days_since is not None:
-            return self.days_since.overlaps(other.days_since)
-        return True
+            return None
+        for procedure in contexts:
+            if not (self.applies_to(procedure) and other.applies_to(procedure)):
+                continue
+            mine, theirs = self.days_for(procedure)[1], other.days_for(procedure)[1]
+            if self.specificity[0] == 0:
+                return (
+                    "both apply to the same procedure on any day"
+                    if self.procedures
+                    else "both are defaults without conditions"
+                )
+            if mine is not None and theirs is not None and mine.overlaps(theirs):
+                where = f" for {procedure}" if procedure else ""
+                return f"overlapping day ranges{where} ({mine} and {theirs})"
+        return None
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,6 @@ class Entry:
     file: str
     conditions: Conditions = Conditions()
     title: str | None = None
-    follow_up: Tuple[str, ...] = ()
     notes: str | None = None
 
 
@@ -109,12 +114,22 @@ def placeholder_problems(text: str) -> List[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class KnownNames:
+    """What entries may refer to: sources, intents (None: not checked) and procedures."""
+
+    sources: AbstractSet[str]
+    intents: AbstractSet[str] | None
+    procedures: Procedures
+
+
 class _EntryReader:
     """Collect problems while reading one raw entry mapping."""
 
-    def __init__(self, file: str, label: str) -> None:
+    def __init__(self, file: str, label: str, procedures: Procedures) -> None:
         self.file = file
         self.label = label
+        self.known_procedures = procedures
         self.problems: List[Problem] = []
 
     def problem(self, message: str, field: str | None = None) -> None:
@@ -176,38 +191,64 @@ class _EntryReader:
         if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
             self.problem("must be a non-empty list of procedure names", field=field)
             return None
-        unknown = sorted(set(values) - PROCEDURES)
+        known = self.known_procedures.ids
+        unknown = sorted(set(values) - known)
         if unknown:
             self.problem(
-                f"unknown procedure {', '.join(unknown)} (known: {', '.join(sorted(PROCEDURES))})",
+                f"unknown procedure {', '.join(unknown)} (known: {', '.join(sorted(known))})",
                 field=field,
             )
             return None
         return frozenset(values)
 
+    def course(
+        self, raw: Any
+    ) -> Tuple[Tuple[str, str] | None, Tuple[Tuple[Optional[str], Optional[DayRange]], ...]]:
+        """Read ``peeling.expected`` and resolve its days for every procedure."""
+        field = "conditions.course"
+        category, _, phase = raw.partition(".") if isinstance(raw, str) else ("", "", "")
+        if category not in CATEGORIES or phase not in PHASES:
+            self.problem(
+                f"must be <symptom>.<phase>, symptom one of {', '.join(CATEGORIES)}, "
+                f"phase one of {', '.join(PHASES)}",
+                field=field,
+            )
+            return None, ()
+        procedures = self.known_procedures
+        days = tuple(
+            (context, step.phase(phase) if (step := procedures.course(context).get(category)) else None)
+            for context in procedures.contexts()
+        )
+        if days[0][1] is None:
+            self.problem(f"the documented {category} course has no {phase} days", field=field)
+            return None, ()
+        return (category, phase), days
+
     def conditions(self, raw: Any) -> Conditions:
         if raw is None:
             return Conditions()
         if not isinstance(raw, dict):
-            self.problem("must be a mapping with days_since and/or procedure", field="conditions")
+            self.problem("must be a mapping with days_since or course, and/or procedure", field="conditions")
             return Conditions()
         self.unknown_keys(raw, CONDITION_KEYS, prefix="conditions.")
+        if "days_since" in raw and "course" in raw:
+            self.problem("give days_since or course, not both", field="conditions")
         days = self.day_range(raw["days_since"]) if "days_since" in raw else None
+        course, course_days = self.course(raw["course"]) if "course" in raw else (None, ())
         procedures = self.procedures(raw["procedure"]) if "procedure" in raw else None
-        return Conditions(days_since=days, procedures=procedures)
+        return Conditions(days_since=days, procedures=procedures, course=course, course_days=course_days)
 
 
 def read_entry(
     raw: Any,
     index: int,
     file: str,
-    known_sources: AbstractSet[str],
-    known_intents: AbstractSet[str] | None,
+    known: KnownNames,
 ) -> Tuple[Entry | None, List[Problem]]:
     """Validate one raw entry; return it (None if unusable) with every problem found."""
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     label = raw_id if isinstance(raw_id, str) and raw_id.strip() else f"#{index + 1}"
-    reader = _EntryReader(file, label)
+    reader = _EntryReader(file, label, known.procedures)
     if not isinstance(raw, dict):
         reader.problem("must be a mapping of fields")
         return None, reader.problems
@@ -216,9 +257,9 @@ def read_entry(
     if entry_id is not None and not _ENTRY_ID.match(entry_id):
         reader.problem("must be lower_snake_case (letters, digits, underscores)", field="id")
     intents = reader.names(raw, "intents", required=True)
-    if known_intents is not None:
+    if known.intents is not None:
         for intent in intents:
-            if intent not in known_intents:
+            if intent not in known.intents:
                 reader.problem(f"unknown intent '{intent}' (not listed in the domain)", field="intents")
     answer = reader.text(raw, "answer", required=True)
     if answer is not None:
@@ -226,11 +267,10 @@ def read_entry(
             reader.problem(message, field="answer")
     sources = reader.names(raw, "sources", required=True)
     for source in sources:
-        if source not in known_sources:
+        if source not in known.sources:
             reader.problem(f"unknown source '{source}' (not listed in sources.yml)", field="sources")
     conditions = reader.conditions(raw.get("conditions"))
     title = reader.text(raw, "title", required=False)
-    follow_up = reader.names(raw, "follow_up", required=False)
     notes = reader.text(raw, "notes", required=False)
     if reader.problems or entry_id is None or answer is None:
         return None, reader.problems
@@ -242,7 +282,6 @@ def read_entry(
         file=file,
         conditions=conditions,
         title=title,
-        follow_up=follow_up,
         notes=notes,
     )
     return entry, []

@@ -11,13 +11,14 @@ import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import List, Sequence, TextIO
+from typing import List, Sequence, Set, TextIO, Tuple
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.clinic import ClinicSettings, load_clinic_settings
 from bot.knowledge.errors import KnowledgeError, Problem
 from bot.knowledge.loader import load_knowledge_base, read_domain_intents, topic_files
 from bot.knowledge.originality import copied_runs
+from bot.knowledge.procedures import procedures_for_clinic
 from bot.settings import Settings
 
 
@@ -63,6 +64,24 @@ def rendering_problems(kb: KnowledgeBase, clinic: ClinicSettings, seeds: Path | 
     return problems
 
 
+def _load_all(settings: Settings, intents: Set[str] | None) -> Tuple[KnowledgeBase, ClinicSettings]:
+    """Load the clinic, the procedures with its courses and the knowledge; raise every problem found."""
+    problems: List[Problem] = []
+    clinic: ClinicSettings | None = None
+    try:
+        clinic = load_clinic_settings(settings)
+    except KnowledgeError as error:
+        problems.extend(error.problems)
+    try:
+        procedures = procedures_for_clinic(settings.knowledge_dir, clinic)
+        kb = load_knowledge_base(settings.knowledge_dir, intents, procedures)
+    except KnowledgeError as error:
+        problems.extend(error.problems)
+    if problems or clinic is None:
+        raise KnowledgeError(problems)
+    return kb, clinic
+
+
 def run(
     argv: Sequence[str] | None = None,
     env: dict | None = None,
@@ -75,8 +94,7 @@ def run(
     domain = args.domain or settings.project_root / "domain.yml"
     try:
         intents = read_domain_intents(domain) if args.domain or domain.exists() else None
-        kb = load_knowledge_base(settings.knowledge_dir, intents)
-        clinic = load_clinic_settings(settings)
+        kb, clinic = _load_all(settings, intents)
         if args.seeds is not None and not args.seeds.is_dir():
             raise KnowledgeError([Problem(args.seeds.as_posix(), "is not a folder")])
         problems = rendering_problems(kb, clinic, args.seeds)
@@ -90,7 +108,7 @@ def run(
     example = ", the shipped example" if clinic.is_example else ""
     print(
         f"OK: {len(kb.entries)} entries in {len(topic_files(settings.knowledge_dir))} topic files, "
-        f"answering {len(kb.intents())} intents.",
+        f"answering {len(kb.intents())} intents, for {len(kb.procedures.procedures)} procedures.",
         file=out,
     )
     print(f"Clinic: {clinic.clinic_name} ({clinic.source}{example}).", file=out)

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
+from bot.knowledge.procedures import Course, Procedures, get_procedures
 from bot.triage.levels import Level
 
 PATTERNS_FILE = Path(__file__).with_name("patterns.yml")
@@ -93,6 +94,9 @@ class CourseLimit:
     rule: str
 
 
+CourseLimits = Mapping[str, CourseLimit]
+
+
 @dataclass(frozen=True)
 class TriageConfig:
     """Everything in ``patterns.yml``, checked."""
@@ -101,11 +105,18 @@ class TriageConfig:
     context: Mapping[str, Any]
     temperature: Mapping[str, Any]
     durations: Mapping[str, Any]
-    course: Mapping[str, CourseLimit]
+    course: CourseLimits
     masks: Tuple[Expression, ...]
     combinations: Tuple[Combination, ...]
     rules: Tuple[Rule, ...]
     rule_ids: Tuple[str, ...] = field(default=())
+    procedures: Optional[Procedures] = field(default=None, compare=False, repr=False)
+
+    def course_for(self, procedure: object = None) -> CourseLimits:
+        """Return the course limits for ``procedure`` (any spelling); the documented ones when unknown."""
+        if self.procedures is None:
+            return self.course
+        return course_limits(self.procedures.course(procedure))
 
     def rule(self, rule_id: str) -> Rule:
         """Return the rule called ``rule_id``."""
@@ -192,8 +203,23 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
     return rule
 
 
-def parse_config(raw: Mapping[str, Any]) -> TriageConfig:
-    """Check and convert the parsed YAML document."""
+def course_limits(course: Course) -> CourseLimits:
+    """Turn a course from ``knowledge/procedures.yml`` into the triage layer's limits."""
+    return {
+        category: CourseLimit(category, step.routine_from, step.rule) for category, step in course.items()
+    }
+
+
+def parse_config(raw: Mapping[str, Any], procedures: Optional[Procedures] = None) -> TriageConfig:
+    """Check and convert the parsed YAML document; the course comes from ``procedures``.
+
+    The course lives in ``knowledge/procedures.yml`` (one home with the knowledge answers);
+    ``procedures`` None reads it with the configured clinic's courses.
+    """
+    if "course" in raw:
+        raise ValueError("course: moved to knowledge/procedures.yml (one home for the treatment course)")
+    if procedures is None:
+        procedures = get_procedures()
     rules = tuple(_rule(item) for item in raw["rules"])
     combinations = tuple(
         Combination(
@@ -204,10 +230,7 @@ def parse_config(raw: Mapping[str, Any]) -> TriageConfig:
         )
         for item in raw.get("combinations", [])
     )
-    course = {
-        category: CourseLimit(category, int(item["routine_from_day"]), str(item["rule"]))
-        for category, item in (raw.get("course") or {}).items()
-    }
+    course = course_limits(procedures.default_course)
     temperature = raw["temperature"]
     derived_ids: List[str] = [rule.id for rule in rules]
     derived_ids += [rule.escalate.rule for rule in rules if rule.escalate]
@@ -236,13 +259,14 @@ def parse_config(raw: Mapping[str, Any]) -> TriageConfig:
         combinations=combinations,
         rules=rules,
         rule_ids=tuple(derived_ids),
+        procedures=procedures,
     )
 
 
-def load_config(path: Optional[Path] = None) -> TriageConfig:
+def load_config(path: Optional[Path] = None, procedures: Optional[Procedures] = None) -> TriageConfig:
     """Read and check a patterns file (the packaged one by default)."""
     with open(path or PATTERNS_FILE, encoding="utf-8") as handle:
-        return parse_config(yaml.load(handle, Loader=WordsLoader))
+        return parse_config(yaml.load(handle, Loader=WordsLoader), procedures)
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from spacy.tokens import Doc
 
-from bot.triage.config import Rule, TriageConfig
+from bot.triage.config import CourseLimits, Rule, TriageConfig
 from bot.triage.context import MessageContext
 from bot.triage.levels import Level
 from bot.triage.measures import DurationReader, Reading, TemperatureReader, longest
@@ -126,7 +126,7 @@ class TriageEngine:
         }
 
     # ------------------------------------------------------------------ public
-    def assess(self, text: Any, days_since: Any = None) -> TriageResult:
+    def assess(self, text: Any, days_since: Any = None, procedure: Any = None) -> TriageResult:
         """Return the triage result for one message (see :func:`bot.triage.assess`)."""
         original = clean_text(text)
         days = clean_days(days_since)
@@ -141,12 +141,13 @@ class TriageEngine:
         fever_readings, normal_readings = self._reading_candidates(doc, readings)
         candidates = self._resolve(candidates + fever_readings)
         days = longest(self.durations.read(lowered), days)
+        course = self.config.course_for(procedure)
         findings: List[Finding] = []
         for candidate in candidates:
             status = context.status(candidate.start, candidate.end, candidate.head, candidate.rule)
             finding = self._finding(doc, original, candidate, status)
             if status == ASSERTED:
-                finding = self._escalate(finding, candidate, context, days)
+                finding = self._escalate(finding, candidate, context, days, course)
             findings.append(finding)
         if normal_readings and not fever_readings:
             findings = [
@@ -242,7 +243,12 @@ class TriageEngine:
         return Finding(rule.category, rule.level, original[start:end], start, end, rule.id, status)
 
     def _escalate(
-        self, finding: Finding, candidate: Candidate, context: MessageContext, days: Optional[int]
+        self,
+        finding: Finding,
+        candidate: Candidate,
+        context: MessageContext,
+        days: Optional[int],
+        course: CourseLimits,
     ) -> Finding:
         rule = candidate.rule
         if rule.escalate and rule.escalate.level > finding.level:
@@ -250,7 +256,7 @@ class TriageEngine:
             window = rule.escalate.window
             if context.modifier_near(candidate.start, candidate.end, modifiers, intensifiers, window):
                 return replace(finding, level=rule.escalate.level, rule=rule.escalate.rule)
-        limit = self.config.course.get(rule.category)
+        limit = course.get(rule.category)
         if limit and days is not None and days >= limit.routine_from_day and finding.level < Level.ROUTINE:
             return replace(finding, level=Level.ROUTINE, rule=limit.rule)
         return finding
@@ -323,12 +329,14 @@ def default_engine() -> TriageEngine:
     return TriageEngine(default_pipeline())
 
 
-def assess(text: Any, days_since: Any = None) -> TriageResult:
+def assess(text: Any, days_since: Any = None, procedure: Any = None) -> TriageResult:
     """Triage one patient message; never raises.
 
     Args:
         text: the patient's message (other types, bytes and None are tolerated).
         days_since: whole days since the treatment, when the conversation knows it.
+        procedure: the treatment (id or any spelling from ``knowledge/procedures.yml``), when
+            known; it decides the course (from which day a lasting symptom is routine).
 
     Returns:
         The level, with the findings and the rule that decided it. Should the engine itself
@@ -336,7 +344,7 @@ def assess(text: Any, days_since: Any = None) -> TriageResult:
         message instead of it passing unseen.
     """
     try:
-        return default_engine().assess(text, days_since)
+        return default_engine().assess(text, days_since, procedure)
     except Exception:  # noqa: BLE001 - a safety layer must answer; the error is logged in full
         logger.exception("triage engine failed; escalating the message for human review")
         return TriageResult(level=Level.URGENT, rule=ENGINE_ERROR_RULE, days_since=clean_days(days_since))

@@ -26,6 +26,7 @@ from bot.evaluation.nlu_eval import (
     main,
     normalise_text,
 )
+from bot.knowledge.procedures import load_procedures
 from bot.settings import PROJECT_ROOT
 
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
@@ -37,7 +38,7 @@ MIN_HELDOUT_EXAMPLES = 8
 MIN_HELDOUT_TOTAL = 200
 # Entities DIET learns; days_since and temperature come from rules and must stay unannotated.
 ANNOTATED_ENTITIES = {"procedure", "body_part"}
-PROCEDURES = {"dermapen", "derma_roller", "microneedling"}
+PROCEDURES = set(load_procedures(PROJECT_ROOT / "knowledge").ids)
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +220,8 @@ def test_procedure_annotations_normalise_to_known_procedures(
         for entity, value in example.entities
         if entity == "procedure"
     }
-    assert values == PROCEDURES
+    # Training names every procedure (generated examples); the held-out set may name fewer.
+    assert values == PROCEDURES if source == "training" else values <= PROCEDURES
 
 
 def test_every_procedure_mention_in_training_is_annotated(

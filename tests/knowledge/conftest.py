@@ -10,6 +10,7 @@ import yaml
 
 from bot.knowledge import ClinicSettings, KnowledgeBase, load_knowledge_base, read_domain_intents
 from bot.knowledge.clinic import load_clinic_file
+from bot.knowledge.procedures import PROCEDURES_FILE, procedures_for_clinic
 from bot.settings import PROJECT_ROOT
 
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
@@ -51,15 +52,25 @@ def domain_intents() -> Set[str]:
 
 
 @pytest.fixture(scope="session")
-def kb(domain_intents: Set[str]) -> KnowledgeBase:
-    """The shipped knowledge base, validated against the real domain."""
-    return load_knowledge_base(KNOWLEDGE_DIR, domain_intents)
-
-
-@pytest.fixture(scope="session")
 def example_clinic() -> ClinicSettings:
     """The shipped example clinic."""
     return load_clinic_file(KNOWLEDGE_DIR / "clinic.example.yml", is_example=True)
+
+
+@pytest.fixture(scope="session")
+def kb(domain_intents: Set[str], example_clinic: ClinicSettings) -> KnowledgeBase:
+    """The shipped knowledge base with the example clinic's courses, validated against the real domain."""
+    procedures = procedures_for_clinic(KNOWLEDGE_DIR, example_clinic)
+    return load_knowledge_base(KNOWLEDGE_DIR, domain_intents, procedures)
+
+
+def procedures_without_sources() -> Dict[str, Any]:
+    """Return the shipped procedures file fit for test folders (sources a.txt, b.txt; TEST_INTENTS)."""
+    raw = yaml.safe_load((KNOWLEDGE_DIR / PROCEDURES_FILE).read_text(encoding="utf-8"))
+    for step in raw["course"].values():
+        step.pop("sources", None)
+        step["intents"] = [intent for intent in step.get("intents", []) if intent in TEST_INTENTS]
+    return raw
 
 
 @pytest.fixture
@@ -74,11 +85,14 @@ def write_knowledge(tmp_path: Path) -> WriteKnowledge:
         raw: str | None = None,
         sources: Union[Dict[str, Any], str] = TEST_SOURCES,  # noqa: B006 - never mutated
         file_name: str = "test.yml",
+        procedures: Dict[str, Any] | None = None,
     ) -> Path:
         knowledge = tmp_path / "knowledge"
         (knowledge / "topics").mkdir(parents=True, exist_ok=True)
         sources_text = sources if isinstance(sources, str) else yaml.safe_dump(sources)
         (knowledge / "sources.yml").write_text(sources_text, encoding="utf-8")
+        procedures_text = yaml.safe_dump(procedures or procedures_without_sources(), sort_keys=False)
+        (knowledge / PROCEDURES_FILE).write_text(procedures_text, encoding="utf-8")
         text = raw if raw is not None else yaml.safe_dump({"entries": entries}, sort_keys=False)
         (knowledge / "topics" / file_name).write_text(text, encoding="utf-8")
         return knowledge
