@@ -291,14 +291,11 @@ def _procedure(
     course = dict(default_course)
     set_by_clinic = raw.get("course") == CLINIC_COURSE
     clinic_courses, clinic_file = clinic
+    # A clinic file written before a procedure was added (or a clinic that does not offer it) need
+    # not state its course: the procedure then follows the documented course, and starts are never
+    # refused for it.
     if set_by_clinic and clinic_courses is not None:
-        if not isinstance(procedure_id, str) or procedure_id not in clinic_courses:
-            reader.problem(
-                clinic_file,
-                f"procedure '{label}' takes its course from the clinic file; add it here",
-                field="procedure_courses",
-            )
-        else:
+        if isinstance(procedure_id, str) and procedure_id in clinic_courses:
             course.update(reader.course(clinic_courses[procedure_id], clinic_file, procedure_id, clinic=True))
     elif not set_by_clinic and "course" in raw:
         course.update(reader.course(raw["course"], file, label))
