@@ -27,6 +27,7 @@ from bot.safety import TurnState, next_action
 from bot.settings import Settings
 from bot.slots import CLINIC_SLOTS, DAYS_SINCE_PROCEDURE, DISCLAIMER_SHOWN, TRIAGE_LEVEL
 from bot.triage import Level, assess
+from bot.triage.clarify import decide_for_message
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def _turn_state(tracker: DialogueStateTracker) -> Optional[TurnState]:
         intent=latest.intent_name,
         previous_intent=user_events[1].intent_name if len(user_events) > 1 else None,
         disclaimer_shown=bool(tracker.get_slot(DISCLAIMER_SHOWN)),
+        clarify=decide_for_message(latest.text or "", result, latest.parse_data).ask,
     )
 
 

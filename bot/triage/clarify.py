@@ -100,3 +100,15 @@ def decide(
         return Clarification(True, DISAGREE_RULE)
     rule = (cues or default_cues()).cue_rule(text)
     return Clarification(True, rule) if rule else NO_CLARIFICATION
+
+
+def screen_probability(parse_data: Optional[Dict[str, object]]) -> Optional[float]:
+    """Return the learned screen's probability stored in a message's parse data, if any."""
+    screen = (parse_data or {}).get("redflag_screen")
+    value = screen.get("probability") if isinstance(screen, dict) else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def decide_for_message(text: str, result: TriageResult, parse_data: Optional[Dict[str, object]]) -> Clarification:
+    """Return :func:`decide` for a parsed message, with the screen's score from its parse data."""
+    return decide(text, result, screen_probability(parse_data))
