@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -232,9 +233,14 @@ def evaluate(
     return score(cases, results, latencies, str(path), clarified)
 
 
+@lru_cache(maxsize=8)
+def _screen_without(root: Path, scored: Path) -> Optional[ScreenModel]:
+    return train_for(root, exclude=[scored])
+
+
 def default_clarifier(root: Path, scored: Path) -> Clarifier:
     """Return the assistant's clarification decision, its screen trained without the ``scored`` set."""
-    model = train_for(root, exclude=[scored])
+    model = _screen_without(root.resolve(), Path(scored).resolve())
 
     def clarifier(text: str, result: TriageResult) -> str:
         probability = model.probability(text) if model is not None else None
