@@ -188,7 +188,9 @@ def score(
         if gold == guess:
             report.correct += 1
         else:
-            report.misses.append(Miss(case.text, gold.value, guess.value, result.rule, case.days_since, asked))
+            report.misses.append(
+                Miss(case.text, gold.value, guess.value, result.rule, case.days_since, asked)
+            )
         if gold >= Level.URGENT:
             report.red_flag_total += 1
             report.red_flag_caught += guess >= Level.URGENT
@@ -229,7 +231,11 @@ def evaluate(
             latencies.append((time.perf_counter() - started) * 1000.0)
             if attempt == 0:
                 results.append(result)
-    clarified = [clarifier(case.text, result) for case, result in zip(cases, results)] if clarifier else None
+    clarified = (
+        [clarifier(case.text, result) for case, result in zip(cases, results, strict=True)]
+        if clarifier
+        else None
+    )
     return score(cases, results, latencies, str(path), clarified)
 
 
@@ -256,7 +262,12 @@ def format_screen(report: ScreenReport) -> str:
         f"confident from {report.threshold:.2f}):\n"
         + _figure("recall", report.recall, report.true_positives, report.red_flags)
         + "\n"
-        + _figure("precision", report.precision, report.true_positives, report.true_positives + report.false_positives)
+        + _figure(
+            "precision",
+            report.precision,
+            report.true_positives,
+            report.true_positives + report.false_positives,
+        )
     )
 
 
@@ -293,7 +304,9 @@ def format_report(report: TriageReport) -> str:
             report.emergency_caught + report.emergency_clarified,
             report.emergency_total,
         ),
-        _figure("clarification", report.clarification_rate, report.non_urgent_clarified, report.non_urgent_total)
+        _figure(
+            "clarification", report.clarification_rate, report.non_urgent_clarified, report.non_urgent_total
+        )
         + f"  {mark[report.clarification_rate <= MAX_CLARIFICATION_RATE]} "
         f"(of non-urgent, at most {_percent(MAX_CLARIFICATION_RATE)})",
         f"latency           {report.latency_mean_ms:.3f} ms mean, "
@@ -313,7 +326,9 @@ def format_report(report: TriageReport) -> str:
         days = f" [day {miss.days_since}]" if miss.days_since is not None else ""
         rule = f" by {miss.rule}" if miss.rule else ""
         asked = f" [asked: {miss.clarified}]" if miss.clarified else ""
-        lines.append(f"  expected {miss.expected:<9} got {miss.predicted:<9}{rule}{asked}: {miss.text!r}{days}")
+        lines.append(
+            f"  expected {miss.expected:<9} got {miss.predicted:<9}{rule}{asked}: {miss.text!r}{days}"
+        )
     lines.append("")
     lines.append("PASSED" if report.passed else "FAILED: safety thresholds not met")
     return "\n".join(lines)

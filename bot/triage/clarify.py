@@ -67,8 +67,14 @@ def load_cues(path: Optional[Path] = None) -> ClarifyCues:
     groups = raw.get("cues") or {}
     if not isinstance(groups, dict):
         raise ValueError("clarify.yml: 'cues' must map group names to lists of patterns")
-    cues = tuple((str(name), tuple(re.compile(str(p)) for p in patterns)) for name, patterns in groups.items())
-    markers = tuple(re.compile(str(p)) for p in (raw.get("not_a_report") or []))  # type: ignore[union-attr]
+    cues = tuple(
+        (str(name), tuple(re.compile(str(pattern)) for pattern in patterns))
+        for name, patterns in groups.items()
+    )
+    raw_markers = raw.get("not_a_report") or []
+    if not isinstance(raw_markers, list):
+        raise ValueError("clarify.yml: 'not_a_report' must be a list of patterns")
+    markers = tuple(re.compile(str(pattern)) for pattern in raw_markers)
     return ClarifyCues(cues, markers)
 
 
@@ -109,6 +115,8 @@ def screen_probability(parse_data: Optional[Dict[str, object]]) -> Optional[floa
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def decide_for_message(text: str, result: TriageResult, parse_data: Optional[Dict[str, object]]) -> Clarification:
+def decide_for_message(
+    text: str, result: TriageResult, parse_data: Optional[Dict[str, object]]
+) -> Clarification:
     """Return :func:`decide` for a parsed message, with the screen's score from its parse data."""
     return decide(text, result, screen_probability(parse_data))

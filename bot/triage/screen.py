@@ -123,7 +123,9 @@ class ScreenModel:
         if len(set(labels)) < 2:
             raise ValueError("the red-flag screen needs both red-flag and ordinary examples")
         pipeline = make_pipeline(
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=True, sublinear_tf=True, min_df=1),
+            TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), lowercase=True, sublinear_tf=True, min_df=1
+            ),
             LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=SEED),
         )
         pipeline.fit([example.text for example in examples], labels)
@@ -173,7 +175,9 @@ class ScreenReport:
         return self.true_positives / flagged if flagged else 1.0
 
 
-def score_screen(model: ScreenModel, examples: Sequence[Example], threshold: float = CONFIDENT) -> ScreenReport:
+def score_screen(
+    model: ScreenModel, examples: Sequence[Example], threshold: float = CONFIDENT
+) -> ScreenReport:
     """Score ``model`` on ``examples`` at ``threshold``."""
     tp = fp = 0
     for example in examples:

@@ -89,7 +89,10 @@ def test_screen_probability_from_parse_data(parse_data, expected) -> None:
 def test_decide_for_message_uses_the_stored_score() -> None:
     text = "hello there"
     assert not decide_for_message(text, assess(text), None).ask
-    assert decide_for_message(text, assess(text), {"redflag_screen": {"probability": 0.97}}).rule == DISAGREE_RULE
+    assert (
+        decide_for_message(text, assess(text), {"redflag_screen": {"probability": 0.97}}).rule
+        == DISAGREE_RULE
+    )
 
 
 def test_cue_file_is_checked(tmp_path: Path) -> None:

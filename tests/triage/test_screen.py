@@ -59,7 +59,8 @@ def test_triage_and_nlu_examples_are_labelled(tmp_path: Path) -> None:
     nlu = tmp_path / "nlu"
     nlu.mkdir()
     (nlu / "a.yml").write_text(
-        'version: "3.1"\nnlu:\n- intent: report_fever\n  examples: |\n    - fever on my [forehead](body_part)\n'
+        'version: "3.1"\nnlu:\n- intent: report_fever\n'
+        "  examples: |\n    - fever on my [forehead](body_part)\n"
         "- intent: ask_sun\n  examples: |\n    - can I go in the sun\n"
         "- intent: inform\n  examples: |\n    - day 3\n",
         encoding="utf-8",
