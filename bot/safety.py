@@ -26,6 +26,8 @@ ACTION_FLAG_FALLBACK = "action_flag_fallback"
 UTTER_DISCLAIMER = "utter_disclaimer"
 ACTION_LISTEN = "action_listen"
 FALLBACK_INTENT = "nlu_fallback"
+#: Asked when the rules found no red flag but the message is unclear (bot.triage.clarify).
+UTTER_ASK_SAFETY_QUESTIONS = "utter_ask_safety_questions"
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,17 @@ class TurnState:
     intent: Optional[str]
     previous_intent: Optional[str]
     disclaimer_shown: bool
+    clarify: bool = False
 
 
 def next_action(turn: TurnState) -> Optional[str]:
     """Return the action the safety layer insists on, or ``None`` to let the rules decide."""
     acted = list(turn.actions_this_turn)
     if not acted:
-        return ESCALATION_RESPONSES.get(turn.level)
+        escalation = ESCALATION_RESPONSES.get(turn.level)
+        if escalation is None and turn.clarify:
+            return UTTER_ASK_SAFETY_QUESTIONS
+        return escalation
     if acted[0] in ESCALATION_RESPONSES.values() and ACTION_RECORD_FLAG not in acted:
         return ACTION_RECORD_FLAG
     return _epilogue(turn, acted)

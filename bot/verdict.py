@@ -21,6 +21,8 @@ from bot.triage import Level, TriageResult, assess
 TURN_KEY = "turn_key"
 DAYS_SINCE_PROCEDURE_KEY = "days_since_procedure"
 PROCEDURE_KEY = "procedure"
+# The clarification rule (``clarify.*``) when the turn asks the safety questions, else None.
+CLARIFY_KEY = "clarify"
 
 
 def turn_key(message_id: Optional[str], timestamp: Optional[float]) -> str:

@@ -6,6 +6,12 @@ Reports red-flag recall (gold urgent/emergency predicted urgent or higher), emer
 over-triage (gold below urgent predicted urgent or higher, as a share of gold below urgent),
 accuracy, a confusion matrix, every miss, and the latency per message (mean and p95).
 
+With clarification (the default; ``--rules-only`` turns it off), a message the assistant would
+answer with the safety questions (:mod:`bot.triage.clarify`, rule ``clarify.*``) counts neither as
+over-triage nor as a miss: a red flag asked about is caught, and the share of non-urgent messages
+asked about is reported as the clarification rate. The learned screen used for it is trained
+from the project's data minus the set being scored (:mod:`bot.triage.screen`).
+
 Run as ``aftercare eval triage`` or ``python -m bot.evaluation.triage_eval [PATH]``. The exit
 code is 1 when red-flag recall or emergency recall is below 100 % or over-triage is above 5 %.
 """
@@ -18,6 +24,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -25,6 +32,8 @@ import yaml
 
 from bot.settings import Settings
 from bot.triage import Level, TriageResult, assess
+from bot.triage.clarify import decide
+from bot.triage.screen import ScreenModel, ScreenReport, score_screen, split_examples, train_for
 
 DEFAULT_EVAL_SET = "eval/triage_eval.yml"
 
@@ -32,6 +41,10 @@ DEFAULT_EVAL_SET = "eval/triage_eval.yml"
 REQUIRED_RED_FLAG_RECALL = 1.0
 REQUIRED_EMERGENCY_RECALL = 1.0
 MAX_OVER_TRIAGE = 0.05
+MAX_CLARIFICATION_RATE = 0.10
+
+#: Returns the ``clarify.*`` rule when the assistant would ask the safety questions, else "".
+Clarifier = Callable[[str, TriageResult], str]
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class Miss:
     predicted: str
     rule: str
     days_since: Optional[int] = None
+    clarified: str = ""
 
 
 @dataclass
@@ -71,6 +85,9 @@ class TriageReport:
     latency_p95_ms: float
     confusion: Dict[str, Dict[str, int]] = field(default_factory=dict)
     misses: List[Miss] = field(default_factory=list)
+    red_flag_clarified: int = 0
+    emergency_clarified: int = 0
+    non_urgent_clarified: int = 0
 
     @property
     def accuracy(self) -> float:
@@ -93,12 +110,30 @@ class TriageReport:
         return self.over_triaged / self.non_urgent_total if self.non_urgent_total else 0.0
 
     @property
+    def red_flag_recall_asked(self) -> float:
+        """Return the share of gold red flags escalated by the rules or asked about."""
+        caught = self.red_flag_caught + self.red_flag_clarified
+        return caught / self.red_flag_total if self.red_flag_total else 1.0
+
+    @property
+    def emergency_recall_asked(self) -> float:
+        """Return the share of gold emergencies escalated as emergencies or asked about."""
+        caught = self.emergency_caught + self.emergency_clarified
+        return caught / self.emergency_total if self.emergency_total else 1.0
+
+    @property
+    def clarification_rate(self) -> float:
+        """Return the share of gold non-urgent messages answered with the safety questions."""
+        return self.non_urgent_clarified / self.non_urgent_total if self.non_urgent_total else 0.0
+
+    @property
     def passed(self) -> bool:
-        """Tell whether the run meets every safety threshold."""
+        """Tell whether the run meets every safety threshold (a red flag asked about is caught)."""
         return (
-            self.red_flag_recall >= REQUIRED_RED_FLAG_RECALL
-            and self.emergency_recall >= REQUIRED_EMERGENCY_RECALL
+            self.red_flag_recall_asked >= REQUIRED_RED_FLAG_RECALL
+            and self.emergency_recall_asked >= REQUIRED_EMERGENCY_RECALL
             and self.over_triage <= MAX_OVER_TRIAGE
+            and self.clarification_rate <= MAX_CLARIFICATION_RATE
         )
 
     def to_dict(self) -> Dict[str, Any]:
@@ -109,6 +144,9 @@ class TriageReport:
             red_flag_recall=self.red_flag_recall,
             emergency_recall=self.emergency_recall,
             over_triage=self.over_triage,
+            red_flag_recall_asked=self.red_flag_recall_asked,
+            emergency_recall_asked=self.emergency_recall_asked,
+            clarification_rate=self.clarification_rate,
             passed=self.passed,
         )
         return payload
@@ -133,27 +171,38 @@ def score(
     results: Sequence[TriageResult],
     latencies_ms: Sequence[float],
     path: str = "",
+    clarified: Optional[Sequence[str]] = None,
 ) -> TriageReport:
-    """Compare predicted levels with the labels and collect the figures."""
+    """Compare predicted levels with the labels and collect the figures.
+
+    ``clarified`` holds, per case, the ``clarify.*`` rule when the assistant asks the safety
+    questions instead of answering (or ""); such a case is neither a miss nor over-triage.
+    """
     levels = [level.value for level in Level]
     confusion = {gold: {guess: 0 for guess in levels} for gold in levels}
     report = TriageReport(path, len(cases), 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, confusion)
-    for case, result in zip(cases, results, strict=True):
+    asked_rules = list(clarified) if clarified is not None else [""] * len(cases)
+    for case, result, asked in zip(cases, results, asked_rules, strict=True):
         gold, guess = case.level, result.level
         confusion[gold.value][guess.value] += 1
         if gold == guess:
             report.correct += 1
         else:
-            report.misses.append(Miss(case.text, gold.value, guess.value, result.rule, case.days_since))
+            report.misses.append(
+                Miss(case.text, gold.value, guess.value, result.rule, case.days_since, asked)
+            )
         if gold >= Level.URGENT:
             report.red_flag_total += 1
             report.red_flag_caught += guess >= Level.URGENT
+            report.red_flag_clarified += bool(asked) and guess < Level.URGENT
         else:
             report.non_urgent_total += 1
             report.over_triaged += guess >= Level.URGENT
+            report.non_urgent_clarified += bool(asked)
         if gold == Level.EMERGENCY:
             report.emergency_total += 1
             report.emergency_caught += guess == Level.EMERGENCY
+            report.emergency_clarified += bool(asked) and guess < Level.EMERGENCY
     if latencies_ms:
         ordered = sorted(latencies_ms)
         report.latency_mean_ms = statistics.fmean(ordered)
@@ -162,9 +211,15 @@ def score(
 
 
 def evaluate(
-    path: Path | str, repeat: int = 3, assessor: Callable[[str, Optional[int]], TriageResult] = assess
+    path: Path | str,
+    repeat: int = 3,
+    assessor: Callable[[str, Optional[int]], TriageResult] = assess,
+    clarifier: Optional[Clarifier] = None,
 ) -> TriageReport:
-    """Assess every case of the set at ``path``; latency is timed over ``repeat`` passes."""
+    """Assess every case of the set at ``path``; latency is timed over ``repeat`` passes.
+
+    With a ``clarifier``, cases it would ask about are counted as asked (see :func:`score`).
+    """
     cases = load_cases(Path(path))
     assessor("warm up", None)
     results: List[TriageResult] = []
@@ -176,7 +231,44 @@ def evaluate(
             latencies.append((time.perf_counter() - started) * 1000.0)
             if attempt == 0:
                 results.append(result)
-    return score(cases, results, latencies, str(path))
+    clarified = (
+        [clarifier(case.text, result) for case, result in zip(cases, results, strict=True)]
+        if clarifier
+        else None
+    )
+    return score(cases, results, latencies, str(path), clarified)
+
+
+@lru_cache(maxsize=8)
+def _screen_without(root: Path, scored: Path) -> Optional[ScreenModel]:
+    return train_for(root, exclude=[scored])
+
+
+def default_clarifier(root: Path, scored: Path) -> Clarifier:
+    """Return the assistant's clarification decision, its screen trained without the ``scored`` set."""
+    model = _screen_without(root.resolve(), Path(scored).resolve())
+
+    def clarifier(text: str, result: TriageResult) -> str:
+        probability = model.probability(text) if model is not None else None
+        return decide(text, result, probability).rule
+
+    return clarifier
+
+
+def format_screen(report: ScreenReport) -> str:
+    """Render the learned screen's own held-out figures."""
+    return (
+        f"Red-flag screen on its held-out split ({report.total} messages, {report.red_flags} red flags, "
+        f"confident from {report.threshold:.2f}):\n"
+        + _figure("recall", report.recall, report.true_positives, report.red_flags)
+        + "\n"
+        + _figure(
+            "precision",
+            report.precision,
+            report.true_positives,
+            report.true_positives + report.false_positives,
+        )
+    )
 
 
 def _percent(value: float) -> str:
@@ -200,6 +292,23 @@ def format_report(report: TriageReport) -> str:
         _figure("over-triage", report.over_triage, report.over_triaged, report.non_urgent_total)
         + f"  {mark[report.over_triage <= MAX_OVER_TRIAGE]} (at most {_percent(MAX_OVER_TRIAGE)})",
         _figure("accuracy", report.accuracy, report.correct, report.total),
+        _figure(
+            "+ asked: red flags",
+            report.red_flag_recall_asked,
+            report.red_flag_caught + report.red_flag_clarified,
+            report.red_flag_total,
+        ),
+        _figure(
+            "+ asked: emergency",
+            report.emergency_recall_asked,
+            report.emergency_caught + report.emergency_clarified,
+            report.emergency_total,
+        ),
+        _figure(
+            "clarification", report.clarification_rate, report.non_urgent_clarified, report.non_urgent_total
+        )
+        + f"  {mark[report.clarification_rate <= MAX_CLARIFICATION_RATE]} "
+        f"(of non-urgent, at most {_percent(MAX_CLARIFICATION_RATE)})",
         f"latency           {report.latency_mean_ms:.3f} ms mean, "
         f"{report.latency_p95_ms:.3f} ms p95 per message",
         "",
@@ -216,7 +325,10 @@ def format_report(report: TriageReport) -> str:
     for miss in report.misses:
         days = f" [day {miss.days_since}]" if miss.days_since is not None else ""
         rule = f" by {miss.rule}" if miss.rule else ""
-        lines.append(f"  expected {miss.expected:<9} got {miss.predicted:<9}{rule}: {miss.text!r}{days}")
+        asked = f" [asked: {miss.clarified}]" if miss.clarified else ""
+        lines.append(
+            f"  expected {miss.expected:<9} got {miss.predicted:<9}{rule}{asked}: {miss.text!r}{days}"
+        )
     lines.append("")
     lines.append("PASSED" if report.passed else "FAILED: safety thresholds not met")
     return "\n".join(lines)
@@ -239,15 +351,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="passes over the set for the latency figures")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this file")
+    parser.add_argument(
+        "--rules-only", action="store_true", help="score the rules alone, without asking the safety questions"
+    )
+    parser.add_argument(
+        "--screen-heldout",
+        action="store_true",
+        help="only report the learned red-flag screen's recall and precision on its held-out split",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation described by parsed ``args``; return an exit code."""
-    path = args.path or Settings.from_env().project_root / DEFAULT_EVAL_SET
+    root = Settings.from_env().project_root
+    if getattr(args, "screen_heldout", False):
+        train, test = split_examples(root)
+        print(format_screen(score_screen(ScreenModel.train(train), test)))
+        return 0
+    path = args.path or root / DEFAULT_EVAL_SET
     if not path.exists():
         print(f"not found: {path}", file=sys.stderr)
         return 2
-    report = evaluate(path, repeat=args.repeat)
+    clarifier = None if getattr(args, "rules_only", False) else default_clarifier(root, Path(path))
+    report = evaluate(path, repeat=args.repeat, clarifier=clarifier)
     print(format_report(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,8 @@ from bot.storage.owed_flags import OwedFlagDetails
 from bot.storage.owed_journal import journal_path
 from bot.treatment_date import parse_iso_date
 from bot.triage import Level, assess
-from bot.verdict import TurnFacts, judge_turn, turn_key, verdict_for, verdict_level
+from bot.triage.clarify import decide_for_message
+from bot.verdict import CLARIFY_KEY, TurnFacts, judge_turn, turn_key, verdict_for, verdict_level
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ class SafetyPolicy(Policy):
             intent=user_events[0].intent_name,
             previous_intent=user_events[1].intent_name if len(user_events) > 1 else None,
             disclaimer_shown=bool(tracker.get_slot(DISCLAIMER_SHOWN)),
+            clarify=bool(verdict.get(CLARIFY_KEY)),
         )
         events += _level_and_clinic_events(tracker, turn.level)
         action = next_action(turn)
@@ -163,6 +165,9 @@ class SafetyPolicy(Policy):
             procedure=tracker.get_slot(PROCEDURE),
         )
         judgement = judge_turn(facts)
+        # Ask the safety questions when unsure (bot.triage.clarify): decided once, kept on the verdict.
+        clarification = decide_for_message(facts.text, judgement.result, latest.parse_data)
+        verdict = {**judgement.verdict, CLARIFY_KEY: clarification.rule if clarification.ask else None}
         events: List[Event] = []
         if judgement.treatment_date is not None:
             iso = judgement.treatment_date.isoformat()
@@ -173,8 +178,8 @@ class SafetyPolicy(Policy):
         ):
             events.append(SlotSet(DAYS_SINCE_PROCEDURE, float(judgement.days_since)))
         if any(slot.name == TRIAGE_VERDICT for slot in domain.slots):
-            events.append(SlotSet(TRIAGE_VERDICT, judgement.verdict))
-        return judgement.verdict, events
+            events.append(SlotSet(TRIAGE_VERDICT, verdict))
+        return verdict, events
 
     def _treatment_date(self, tracker: DialogueStateTracker) -> Optional[date]:
         """Return the stored treatment date; for a conversation from before the slot, date its day count."""

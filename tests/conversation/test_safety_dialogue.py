@@ -47,3 +47,28 @@ def test_next_action(level, acted, intent, previous, shown, expected):
         level=level, actions_this_turn=acted, intent=intent, previous_intent=previous, disclaimer_shown=shown
     )
     assert next_action(turn) == expected
+
+
+CLARIFY_CASES = [
+    # level, actions taken, clarify -> expected
+    (N, [], True, "utter_ask_safety_questions"),
+    (S, [], True, "utter_ask_safety_questions"),
+    (R, [], True, "utter_escalate_routine"),  # an escalation already sends the patient to a person
+    (U, [], True, "utter_escalate_urgent"),  # rules win
+    (E, [], True, "utter_escalate_emergency"),
+    (N, [], False, None),
+    (N, ["utter_ask_safety_questions"], True, "action_listen"),
+]
+
+
+@pytest.mark.parametrize(("level", "acted", "clarify", "expected"), CLARIFY_CASES)
+def test_next_action_asks_when_unsure(level, acted, clarify, expected):
+    turn = TurnState(
+        level=level,
+        actions_this_turn=acted,
+        intent="nlu_fallback",
+        previous_intent=None,
+        disclaimer_shown=True,
+        clarify=clarify,
+    )
+    assert next_action(turn) == expected

@@ -9,9 +9,11 @@ import pytest
 
 from bot.evaluation.triage_eval import (
     DEFAULT_EVAL_SET,
+    MAX_CLARIFICATION_RATE,
     MAX_OVER_TRIAGE,
     TriageCase,
     TriageReport,
+    default_clarifier,
     evaluate,
     format_report,
     load_cases,
@@ -148,3 +150,56 @@ def test_load_cases_rejects_incomplete_entries(tmp_path: Path) -> None:
     path.write_text("cases:\n  - {text: hello}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="needs 'text' and 'level'"):
         load_cases(path)
+
+
+def test_score_counts_clarifications_as_neither_miss_nor_over_triage() -> None:
+    cases = [
+        TriageCase("a", Level.EMERGENCY),
+        TriageCase("b", Level.URGENT),
+        TriageCase("c", Level.URGENT),
+        TriageCase("d", Level.ROUTINE),
+        TriageCase("e", Level.NONE),
+    ]
+    predicted = [Level.SELF_CARE, Level.NONE, Level.URGENT, Level.NONE, Level.NONE]
+    asked = ["clarify.detectors_disagree", "clarify.looks_wrong", "", "clarify.something_wrong", ""]
+    report = score(cases, [_result(level) for level in predicted], [1.0] * 5, clarified=asked)
+    assert (report.red_flag_caught, report.red_flag_clarified, report.red_flag_total) == (1, 2, 3)
+    assert report.red_flag_recall_asked == 1.0
+    assert (report.emergency_caught, report.emergency_clarified) == (0, 1)
+    assert report.emergency_recall_asked == 1.0
+    assert (report.non_urgent_clarified, report.non_urgent_total) == (1, 2)
+    assert report.clarification_rate == pytest.approx(0.5)
+    assert report.over_triaged == 0
+    assert not report.passed  # half the non-urgent messages asked about is too many
+    assert "[asked: clarify.something_wrong]" in format_report(report)
+
+
+def test_rules_only_option_scores_without_asking(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vague = _write_set(tmp_path / "vague.yml", "something is wrong with my face", "urgent")
+    assert main([str(vague), "--repeat", "1"]) == 0
+    assert main([str(vague), "--repeat", "1", "--rules-only"]) == 1
+    assert main(["--screen-heldout"]) == 0
+    assert "Red-flag screen on its held-out split" in capsys.readouterr().out
+
+
+# The fresh batches of issue 14, after the fixes (their first scores are in the README and in
+# the commit that added them). They guard against regressions: figures with clarification.
+BATCH_FLOORS = {
+    "triage_batch_a.yml": {"red_flag": 1.0, "emergency": 1.0},
+    "triage_batch_b.yml": {"red_flag": 0.96, "emergency": 0.9},
+    "triage_batch_c.yml": {"red_flag": 1.0, "emergency": 0.95},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_FLOORS))
+def test_fresh_batches_after_fix(name: str) -> None:
+    path = PROJECT_ROOT / "eval" / name
+    cases = load_cases(path)
+    assert len(cases) == 150
+    assert sum(case.level >= Level.URGENT for case in cases) >= 50
+    report = evaluate(path, repeat=1, clarifier=default_clarifier(PROJECT_ROOT, path))
+    floors = BATCH_FLOORS[name]
+    assert report.red_flag_recall_asked >= floors["red_flag"], format_report(report)
+    assert report.emergency_recall_asked >= floors["emergency"], format_report(report)
+    assert report.over_triage <= MAX_OVER_TRIAGE, format_report(report)
+    assert report.clarification_rate <= MAX_CLARIFICATION_RATE, format_report(report)
