@@ -10,11 +10,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import providers
-from actions.names import ACTION_ACKNOWLEDGE_DETAILS, ACTION_ANSWER_QUESTION
 from actions.tracker_reading import send, turn_from_tracker
 from bot.conversation import acknowledge_details, answer_question
 from bot.knowledge import ClinicSettings, KnowledgeBase
-from bot.slots import LAST_TOPIC
+from bot.names import ACTION_ACKNOWLEDGE_DETAILS, ACTION_ANSWER_QUESTION, LAST_TOPIC
 
 
 class _KnowledgeAction(Action, metaclass=abc.ABCMeta):

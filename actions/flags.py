@@ -14,11 +14,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import providers
-from actions.names import ACTION_FLAG_FALLBACK, ACTION_RECORD_FLAG, ACTION_REQUEST_HUMAN
 from actions.tracker_reading import send, turn_from_tracker
 from bot.conversation import flag_repeated_fallback, record_triage_flag, request_human
 from bot.knowledge import ClinicSettings, KnowledgeBase
-from bot.slots import LAST_TOPIC
+from bot.names import ACTION_FLAG_FALLBACK, ACTION_RECORD_FLAG, ACTION_REQUEST_HUMAN, LAST_TOPIC
 
 
 class _FlagAction(Action, metaclass=abc.ABCMeta):

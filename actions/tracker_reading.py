@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversation import Outcome, Turn
-from bot.slots import DAYS_SINCE_PROCEDURE, LAST_TOPIC, PROCEDURE, TRIAGE_VERDICT
+from bot.names import DAYS_SINCE_PROCEDURE, LAST_TOPIC, PROCEDURE, TRIAGE_VERDICT
 from bot.verdict import turn_key, verdict_for
 
 

@@ -12,6 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from bot.knowledge import ClinicSettings, KnowledgeBase
+from bot.names import (
+    UTTER_ASK_DAYS_SINCE,
+    UTTER_DETAILS_NOTED,
+    UTTER_FALLBACK_FLAGGED,
+    UTTER_FLAG_DETAIL,
+    UTTER_FLAG_RECORDED,
+    UTTER_HANDOFF,
+    UTTER_KB_ANSWER,
+    UTTER_NO_ANSWER,
+    UTTER_OFFER_MORE,
+    UTTER_PROCEDURE_NOTED,
+    UTTER_SYMPTOM_NOT_REPORTED,
+)
 from bot.triage import Level
 
 logger = logging.getLogger(__name__)
@@ -90,10 +103,10 @@ def answer_from_knowledge(
     """Answer ``intent`` from the knowledge base, or say plainly that we have no checked answer."""
     answer = kb.answer(intent, days_since=turn.days_since, procedure=turn.procedure, clinic=clinic)
     if not answer.found:
-        return Outcome([Reply("utter_no_answer")])
-    replies = [Reply("utter_kb_answer", {"answer": answer.text, "source": "; ".join(answer.source_titles)})]
+        return Outcome([Reply(UTTER_NO_ANSWER)])
+    replies = [Reply(UTTER_KB_ANSWER, {"answer": answer.text, "source": "; ".join(answer.source_titles)})]
     if offer_more:
-        replies.append(Reply("utter_offer_more"))
+        replies.append(Reply(UTTER_OFFER_MORE))
     return Outcome(replies, topic=intent)
 
 
@@ -105,12 +118,12 @@ def answer_question(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -> Ou
         # (negated, or a general question). Never frighten; answer what was actually reported.
         topic_intent = _topic_intent(turn)
         if turn.triage.get("negated"):
-            replies = [Reply("utter_symptom_not_reported")]
+            replies = [Reply(UTTER_SYMPTOM_NOT_REPORTED)]
             if topic_intent:
                 replies += answer_from_knowledge(kb, clinic, topic_intent, turn).replies
             return Outcome(replies, topic=topic_intent)
     if intent not in kb.intents():
-        return Outcome([Reply("utter_no_answer")])
+        return Outcome([Reply(UTTER_NO_ANSWER)])
     return answer_from_knowledge(kb, clinic, intent, turn)
 
 
@@ -119,17 +132,15 @@ def acknowledge_details(kb: KnowledgeBase, clinic: ClinicSettings, turn: Turn) -
     if turn.days_since is not None and turn.last_topic in kb.intents():
         outcome = answer_from_knowledge(kb, clinic, turn.last_topic or "", turn)
         return Outcome(
-            [Reply("utter_details_noted", {"days": turn.days_since})] + outcome.replies, outcome.topic
+            [Reply(UTTER_DETAILS_NOTED, {"days": turn.days_since})] + outcome.replies, outcome.topic
         )
     if turn.days_since is not None:
-        return Outcome([Reply("utter_details_noted", {"days": turn.days_since}), Reply("utter_offer_more")])
+        return Outcome([Reply(UTTER_DETAILS_NOTED, {"days": turn.days_since}), Reply(UTTER_OFFER_MORE)])
     if turn.procedure:
         # The slot holds the id ("derma_roller"); patients read the name ("derma roller").
         name = kb.procedures.display_name(turn.procedure) or turn.procedure
-        return Outcome(
-            [Reply("utter_procedure_noted", {"procedure_name": name}), Reply("utter_ask_days_since")]
-        )
-    return Outcome([Reply("utter_ask_days_since")])
+        return Outcome([Reply(UTTER_PROCEDURE_NOTED, {"procedure_name": name}), Reply(UTTER_ASK_DAYS_SINCE)])
+    return Outcome([Reply(UTTER_ASK_DAYS_SINCE)])
 
 
 FlagWriter = Callable[..., None]
@@ -204,9 +215,9 @@ def record_triage_flag(
             matched=flag.matched_text,
         )
         if stored:
-            replies.append(Reply("utter_flag_recorded"))
+            replies.append(Reply(UTTER_FLAG_RECORDED))
         if flag.matched_text:
-            replies.append(Reply("utter_flag_detail", {"matched": flag.matched_text}))
+            replies.append(Reply(UTTER_FLAG_DETAIL, {"matched": flag.matched_text}))
     rest = _rest_of_turn(write_flag, kb, clinic, turn)
     return Outcome(replies + rest.replies, rest.topic)
 
@@ -230,7 +241,7 @@ def request_human(write_flag: FlagWriter, turn: Turn) -> Outcome:
         reason="patient asked to talk to a person",
         rule="request_human",
     )
-    return Outcome([Reply("utter_handoff" if stored else "utter_handoff_failed")])
+    return Outcome([Reply(UTTER_HANDOFF if stored else "utter_handoff_failed")])
 
 
 def flag_repeated_fallback(write_flag: FlagWriter, turn: Turn) -> Outcome:
@@ -243,4 +254,4 @@ def flag_repeated_fallback(write_flag: FlagWriter, turn: Turn) -> Outcome:
         reason="two messages in a row not understood",
         rule="nlu_fallback_twice",
     )
-    return Outcome([Reply("utter_fallback_flagged")])
+    return Outcome([Reply(UTTER_FALLBACK_FLAGGED)])

@@ -14,20 +14,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from bot.names import (
+    ACTION_FLAG_FALLBACK,
+    ACTION_LISTEN,
+    ACTION_RECORD_FLAG,
+    UTTER_ASK_SAFETY_QUESTIONS,
+    UTTER_DISCLAIMER,
+    UTTER_ESCALATE_EMERGENCY,
+    UTTER_ESCALATE_ROUTINE,
+    UTTER_ESCALATE_URGENT,
+)
 from bot.triage import Level
 
 ESCALATION_RESPONSES = {
-    Level.EMERGENCY: "utter_escalate_emergency",
-    Level.URGENT: "utter_escalate_urgent",
-    Level.ROUTINE: "utter_escalate_routine",
+    Level.EMERGENCY: UTTER_ESCALATE_EMERGENCY,
+    Level.URGENT: UTTER_ESCALATE_URGENT,
+    Level.ROUTINE: UTTER_ESCALATE_ROUTINE,
 }
-ACTION_RECORD_FLAG = "action_record_flag"
-ACTION_FLAG_FALLBACK = "action_flag_fallback"
-UTTER_DISCLAIMER = "utter_disclaimer"
-ACTION_LISTEN = "action_listen"
 FALLBACK_INTENT = "nlu_fallback"
-#: Asked when the rules found no red flag but the message is unclear (bot.triage.clarify).
-UTTER_ASK_SAFETY_QUESTIONS = "utter_ask_safety_questions"
 
 
 @dataclass(frozen=True)

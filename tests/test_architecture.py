@@ -15,7 +15,7 @@ LAYERS: Dict[str, int] = {
     "bot.settings": 0,
     "bot.secrets_store": 0,
     "bot.dates": 0,
-    "bot.slots": 0,
+    "bot.names": 0,
     "bot.log_privacy": 0,
     "bot.runtime_files": 0,
     "bot.auth_token": 0,

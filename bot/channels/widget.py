@@ -35,8 +35,8 @@ from bot.channels.messages import ChannelTexts, clinic_template_values, load_cha
 from bot.channels.security import SessionSigner, widget_secret
 from bot.channels.text import neutralise, tel_link
 from bot.channels.widget_history import bot_message, history
+from bot.names import TRIAGE_LEVEL
 from bot.settings import Settings
-from bot.slots import TRIAGE_LEVEL
 from bot.storage.masking import mask_identity
 
 logger = logging.getLogger(__name__)

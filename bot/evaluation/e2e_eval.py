@@ -21,11 +21,12 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
+from bot.names import UTTER_ESCALATE_EMERGENCY, UTTER_ESCALATE_URGENT
 from bot.settings import PROJECT_ROOT
 from bot.triage import Level
 
 DEFAULT_SET = PROJECT_ROOT / "eval" / "triage_eval.yml"
-ESCALATIONS = {Level.URGENT: "utter_escalate_urgent", Level.EMERGENCY: "utter_escalate_emergency"}
+ESCALATIONS = {Level.URGENT: UTTER_ESCALATE_URGENT, Level.EMERGENCY: UTTER_ESCALATE_EMERGENCY}
 
 
 @dataclass

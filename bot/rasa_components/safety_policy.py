@@ -31,10 +31,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.conversation import triage_flag_for
 from bot.knowledge import load_clinic_settings
-from bot.reconciler import OwedFlagRecorder, recorder_engine
-from bot.safety import ESCALATION_RESPONSES, TurnState, next_action
-from bot.settings import Settings
-from bot.slots import (
+from bot.names import (
     CLINIC_SLOTS,
     DAYS_SINCE_PROCEDURE,
     DISCLAIMER_SHOWN,
@@ -42,7 +39,12 @@ from bot.slots import (
     TREATMENT_DATE,
     TRIAGE_LEVEL,
     TRIAGE_VERDICT,
+    UTTER_ASK_DAYS_SINCE,
+    UTTER_DISCLAIMER,
 )
+from bot.reconciler import OwedFlagRecorder, recorder_engine
+from bot.safety import ESCALATION_RESPONSES, TurnState, next_action
+from bot.settings import Settings
 from bot.storage import make_session_factory
 from bot.storage.owed_flags import OwedFlagDetails
 from bot.storage.owed_journal import journal_path
@@ -54,7 +56,7 @@ from bot.verdict import CLARIFY_KEY, TurnFacts, judge_turn, turn_key, verdict_fo
 logger = logging.getLogger(__name__)
 
 _NOT_A_RESPONSE = {"action_listen", "action_extract_slots", "action_session_start"}
-ASK_DAYS_RESPONSE = "utter_ask_days_since"
+ASK_DAYS_RESPONSE = UTTER_ASK_DAYS_SINCE
 
 
 def local_date(timestamp: Optional[float]) -> date:
@@ -141,7 +143,7 @@ class SafetyPolicy(Policy):
         if action in ESCALATION_RESPONSES.values():
             self._record_owed_flag(tracker, user_events[0], verdict)
         optional: List[Event] = []
-        if action == "utter_disclaimer":
+        if action == UTTER_DISCLAIMER:
             optional.append(SlotSet(DISCLAIMER_SHOWN, True))
         return self._prediction(
             confidence_scores_for(action, 1.0, domain), events=events, optional_events=optional

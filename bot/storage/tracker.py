@@ -14,8 +14,10 @@ from typing import Any, Dict, List, Optional
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
+from bot.names import TRIAGE_LEVEL
+
 TRACKER_EVENTS_TABLE = "events"
-TRIAGE_SLOT = "triage_level"
+TRIAGE_SLOT = TRIAGE_LEVEL
 
 # A lightweight description of Rasa's table: enough columns to read and delete, never created by us.
 _events = Table(
