@@ -26,7 +26,7 @@ from tests.chaos.stack import ChaosStack
 
 RECOVERY_SECONDS = float(os.environ.get("CHAOS_RECOVERY_SECONDS", "75"))
 # How long owed work (a replayed inbox entry, an owed flag) may take to appear after recovery.
-OUTCOME_SECONDS = float(os.environ.get("CHAOS_OUTCOME_SECONDS", "30"))
+OUTCOME_SECONDS = float(os.environ.get("CHAOS_OUTCOME_SECONDS", "60"))
 TEXT_KEY = 120  # a long message is recognised by its beginning (channels may cap the rest)
 
 
