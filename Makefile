@@ -44,7 +44,7 @@ train: install ## train the model if training data or config changed
 run: install ## install, train if needed, start the assistant on localhost (Ctrl-C stops it)
 	$(BIN)/aftercare run
 
-test: install ## install and run the whole test suite (trains what the conversation tests need)
+test: install lint ## install, lint, and run the whole test suite (trains what the conversation tests need)
 	@scripts/install-system-deps || echo "note: system packages not installed; browser/PostgreSQL tests will skip"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
