@@ -9,7 +9,7 @@ so a hung action server would otherwise hold an escalation for Rasa's default 30
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from bot.launch import prepare_process
 from bot.settings import Settings
@@ -41,6 +41,41 @@ def apply_action_timeout(seconds: float) -> None:
     remote_action.DEFAULT_REQUEST_TIMEOUT = seconds
 
 
+def hide_version_banner(token: str) -> None:
+    """Stop Rasa's server announcing its version to anyone who asks.
+
+    Stock Rasa answers ``GET /`` with "Hello from Rasa: <version>" and ``GET /version`` without
+    the API token; both tell an attacker which advisories apply. ``/`` (the health check) now
+    answers a plain "ok", and ``/version`` needs the token like the rest of the HTTP API.
+    """
+    import hmac
+
+    from rasa import server
+    from sanic import response
+
+    create_app = server.create_app
+
+    def create_app_without_banner(*args: Any, **kwargs: Any) -> Any:
+        app = create_app(*args, **kwargs)
+
+        @app.middleware("request")
+        async def no_banner(request: Any) -> Any:
+            if request.path == "/":
+                return response.text("ok")
+            if request.path == "/version":
+                given = request.args.get("token") or ""
+                header = request.headers.get("Authorization", "")
+                if header.startswith("Bearer "):
+                    given = header[len("Bearer ") :]
+                if not hmac.compare_digest(given.encode(), token.encode()):
+                    return response.json({"status": "failure", "reason": "NotAuthenticated"}, status=401)
+            return None
+
+        return app
+
+    server.create_app = create_app_without_banner
+
+
 def rasa_arguments(token: str, arguments: List[str]) -> List[str]:
     """Return the ``rasa`` command line, as seen by Rasa's own parser only (not by ``ps``)."""
     return ["rasa", "run", "--enable-api", "--auth-token", token, *arguments]
@@ -54,6 +89,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("error: RASA_AUTH_TOKEN is not set", file=sys.stderr)
         return 2
     apply_action_timeout(action_timeout(settings))
+    hide_version_banner(settings.rasa_auth_token)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = rasa_arguments(settings.rasa_auth_token, list(sys.argv[1:] if argv is None else argv))
