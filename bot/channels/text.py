@@ -11,11 +11,22 @@ from typing import List, Optional
 _COMMAND_PREFIX = re.compile(r"^[\s/]+")
 
 
+# Characters no database or JSON encoder downstream should ever see: NUL and other C0 controls
+# except tab and newlines (PostgreSQL refuses NUL in text).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def neutralise(text: Optional[str]) -> str:
-    """Return ``text`` as plain words: leading slashes removed, surrounding space trimmed."""
-    if not text:
+    """Return ``text`` as plain words: leading slashes removed, surrounding space trimmed.
+
+    Unpaired surrogates (valid in JSON, not in UTF-8) become U+FFFD and control characters go,
+    so a hostile message is still read and triaged instead of failing a write later.
+    """
+    if not text or not isinstance(text, str):
         return ""
-    return _COMMAND_PREFIX.sub("", text).strip()
+    text = _SURROGATE.sub("\ufffd", text)
+    return _COMMAND_PREFIX.sub("", _CONTROL.sub("", text)).strip()
 
 
 def split_for_provider(text: str, limit: int) -> List[str]:

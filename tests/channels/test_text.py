@@ -54,3 +54,13 @@ def test_split_cuts_words_without_spaces():
 )
 def test_tel_link(number, link):
     assert tel_link(number) == link
+
+
+def test_hostile_characters_are_neutralised_not_fatal():
+    from bot.channels.text import neutralise
+
+    assert neutralise("\ud800 my lips are swelling") == "\ufffd my lips are swelling"
+    assert neutralise("fever\x00 and chills\x1b") == "fever and chills"
+    assert neutralise("line one\nline two\tend") == "line one\nline two\tend"
+    assert neutralise(5) == ""  # type: ignore[arg-type]
+    assert neutralise("\ud800").encode("utf-8")  # always encodable
