@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 # Rasa reads a message starting with "/" as an intent command ("/report_fever{...}"), which
 # would let a patient choose the intent and entities. Rasa strips whitespace first, so we do too.
@@ -79,23 +79,56 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[left:right].strip()
 
 
+_CHUNK = 2_000  # triage reads long text in overlapping pieces: linear time whatever the length
+_OVERLAP = 200
+
+
+def _chunks(text: str) -> List[Tuple[int, str]]:
+    """Split ``text`` into overlapping pieces (offset, piece) cut at whitespace where possible."""
+    pieces: List[Tuple[int, str]] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + _CHUNK)
+        if end < len(text):
+            space = text.rfind(" ", start + _CHUNK // 2, end)
+            end = space if space > start else end
+        pieces.append((start, text[start:end]))
+        if end >= len(text):
+            break
+        start = max(start + 1, end - _OVERLAP)
+    return pieces
+
+
 def bound_for_nlu(text: str, limit: int = MAX_NLU_TEXT) -> BoundedText:
     """Shorten an over-long message for Rasa without hiding a red flag from the safety layer.
 
-    The triage engine reads the whole message here (it is linear and fast); the sentences
-    holding what it found go first, then the start of the message, cut to ``limit``. The
-    safety policy then re-reads those sentences in Rasa and escalates as it would have on
-    the whole text.
+    The triage engine reads the whole message here, in overlapping pieces so the cost stays
+    linear (one 60,000-character message must not stall the server); the sentences holding
+    what it found go first, most serious first, then the start of the message, cut to
+    ``limit``. The safety policy then re-reads those sentences in Rasa and escalates as it
+    would have on the whole text.
     """
     if len(text) <= limit:
         return BoundedText(text, False)
     from bot.triage import assess
 
-    result = assess(text)
-    found = sorted(result.findings, key=lambda finding: -finding.level.rank)
-    sentences = list(dict.fromkeys(_sentence_around(text, f.start, f.end) for f in found))
-    summary = " ".join(s if s[-1:] in ".!?" else s + "." for s in sentences if s)
-    combined = f"{summary} {text}" if summary else text
+    found: List[Tuple[int, int, int]] = []  # (-rank, start, end) in the whole text
+    for offset, piece in _chunks(text):
+        for finding in assess(piece).findings:
+            found.append((-finding.level.rank, offset + finding.start, offset + finding.end))
+    sentences: List[str] = []
+    seen = set()
+    size = 0
+    for _, start, end in sorted(found):
+        sentence = _sentence_around(text, start, end)
+        if sentence and sentence not in seen:
+            seen.add(sentence)
+            sentences.append(sentence if sentence[-1:] in ".!?" else sentence + ".")
+            size += len(sentence) + 2
+            if size >= limit:
+                break
+    summary = " ".join(sentences)
+    combined = f"{summary} {text[: limit]}" if summary else text
     return BoundedText(combined[:limit].rstrip(), True)
 
 

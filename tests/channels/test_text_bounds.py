@@ -48,3 +48,18 @@ def test_unsafe_ids_are_refused(value):
 def test_conversations_are_named_by_channel():
     assert conversation_id("whatsapp", "42") != conversation_id("telegram", "42")
     assert conversation_id("telegram", "42") == "telegram:42"
+
+
+@pytest.mark.parametrize("position", [0, 1_990, 30_000, 59_900])
+def test_a_red_flag_anywhere_in_a_very_long_message_reaches_rasa(position: int) -> None:
+    """Read in overlapping pieces: a red flag at any offset, even across a piece boundary."""
+    from bot.channels.text import bound_for_nlu
+    from bot.triage import Level, assess
+
+    filler = "my skin feels a little dry today "
+    text = (filler * (60_000 // len(filler) + 1))[:60_000]
+    red_flag = " my lips are swelling and I cannot breathe "
+    text = text[:position] + red_flag + text[position + len(red_flag) :]
+    bounded = bound_for_nlu(text)
+    assert bounded.truncated and len(bounded.text) <= 4_096
+    assert assess(bounded.text).level == Level.EMERGENCY
