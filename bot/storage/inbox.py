@@ -140,7 +140,8 @@ def record_delivery(
         channel=channel,
         message_id=message_id[:255],
         conversation_id=conversation_id,
-        payload=json.dumps(dict(payload), ensure_ascii=False),
+        # ASCII-escaped: a hostile payload (an unpaired surrogate) is still stored, never refused.
+        payload=json.dumps(dict(payload)),
         status=INBOX_PENDING,
         attempts=0,
         received_at=now or utcnow(),
@@ -209,7 +210,7 @@ def complete_entry(
         return entry
     entry.status = INBOX_DONE
     entry.attempts += 1
-    entry.result = json.dumps(list(replies), ensure_ascii=False)
+    entry.result = json.dumps(list(replies))
     entry.processed_at = now
     entry.last_error = None
     enqueue_requests(
@@ -261,7 +262,7 @@ def enqueue_requests(
             channel=channel,
             idempotency_key=row_key,
             inbox_id=inbox_id,
-            request=json.dumps(dict(request), ensure_ascii=False),
+            request=json.dumps(dict(request)),
             status=SEND_PENDING,
             attempts=0,
             next_attempt_at=now,
