@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from bot.channels.messages import load_channel_texts
 from tests.channels.conftest import knowledge_answer, rendered_response
 
 pytestmark = pytest.mark.slow
@@ -111,7 +112,12 @@ def test_malformed_and_oversized_bodies(channel_stack):
     token = _session(channel_stack)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     assert channel_stack.post(f"{BASE}/message", b"{oops", headers)[0] == 400
-    assert _say(channel_stack, token, "x" * 2_001)[0] == 400
+    # Longer than the widget lets anyone type: read whole, the red flag escalated, and asked to shorten.
+    status, answer = _say(channel_stack, token, "I have a fever. " + "x " * 3_000)
+    assert status == 200
+    texts = " ".join(m.get("text") or "" for m in answer["messages"])
+    assert load_channel_texts().too_long_reply in texts
+    assert any(m.get("level") == "urgent" for m in answer["messages"])
     huge = json.dumps({"text": "x" * 70_000}).encode()
     assert channel_stack.post(f"{BASE}/message", huge, headers)[0] == 413
 
