@@ -41,9 +41,7 @@ def configured_token(settings: Settings) -> Optional[str]:
 
 def rest_enabled(settings: Settings) -> bool:
     """The REST webhook is off in production unless explicitly turned on."""
-    if settings.environment != "production":
-        return True
-    return settings.extra.get(REST_ENABLED, "").strip().lower() in ("1", "true", "yes")
+    return not settings.is_production or settings.channels.rest_enabled
 
 
 def token_matches(given: Optional[str], expected: Optional[str]) -> bool:

@@ -13,7 +13,6 @@ import sys
 from sqlalchemy.orm import Session
 
 from bot.cli.common import cli_actor, database
-from bot.settings import Settings
 from bot.storage import audit, staff
 from bot.storage.models import StaffUser
 from bot.storage.vocabulary import STAFF_ROLES
@@ -58,7 +57,7 @@ def _read_password(from_stdin: bool) -> str:
 def _add(args: argparse.Namespace) -> int:
     try:
         password = _read_password(args.password_stdin)
-        with database(Settings.from_env()) as factory, factory.begin() as session:
+        with database(args.settings) as factory, factory.begin() as session:
             user = staff.create_staff(
                 session=session, username=args.username, password=password, role=args.role
             )
@@ -77,7 +76,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with database(Settings.from_env()) as factory, factory.begin() as session:
+    with database(args.settings) as factory, factory.begin() as session:
         accounts = staff.list_staff(session=session)
     print(f"{'USERNAME':<24} {'ROLE':<9} {'STATUS':<9} LAST LOGIN (UTC)")
     for user in accounts:
@@ -96,7 +95,7 @@ def _find(session: Session, username: str) -> StaffUser:
 
 def _set_active(args: argparse.Namespace) -> int:
     try:
-        with database(Settings.from_env()) as factory, factory.begin() as session:
+        with database(args.settings) as factory, factory.begin() as session:
             user = _find(session, args.username)
             staff.set_active(session=session, user=user, active=args.active)
             audit.record(
@@ -115,7 +114,7 @@ def _set_active(args: argparse.Namespace) -> int:
 def _set_password(args: argparse.Namespace) -> int:
     try:
         password = _read_password(args.password_stdin)
-        with database(Settings.from_env()) as factory, factory.begin() as session:
+        with database(args.settings) as factory, factory.begin() as session:
             user = _find(session, args.username)
             staff.set_password(session=session, user=user, password=password)
             audit.record(

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT
 
 #: Intent name FallbackClassifier predicts when no intent is confident enough.
 FALLBACK_INTENT = "nlu_fallback"
@@ -300,7 +300,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation described by parsed ``args``; return an exit code."""
-    root = Settings.from_env().project_root
+    root = PROJECT_ROOT
     configs = list(args.configs) if args.configs else [root / name for name in DEFAULT_CONFIGS]
     heldout_path = args.heldout or root / DEFAULT_HELDOUT
     nlu_data = args.nlu or root / DEFAULT_NLU_DATA
