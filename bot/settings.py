@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Literal, Mapping, Optional, Tuple, cast, get_args
+from typing import Callable, Dict, Literal, Mapping, Optional, Tuple, cast, get_args
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,28 +69,27 @@ class _Reader:
         raise SettingsError(f"{name} must be true or false, not {value!r}")
 
     def number(self, name: str, default: int, *, minimum: int = 0) -> int:
-        value = self.text(name)
-        if not value:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
-        if number < minimum:
-            raise SettingsError(f"{name} must be at least {minimum}, not {number}")
-        return number
+        return int(self._convert(name, default, int, "a whole number", minimum))
 
     def seconds(self, name: str, default: float) -> float:
+        return self._convert(name, default, float, "a number of seconds", minimum=None)
+
+    def _convert(
+        self, name: str, default: float, kind: Callable[[str], float], what: str, minimum: Optional[int]
+    ) -> float:
+        """Convert ``name`` with ``kind``; ``minimum`` None means it must be above zero."""
         value = self.text(name)
         if not value:
             return default
         try:
-            seconds = float(value)
+            number = kind(value)
         except ValueError:
-            raise SettingsError(f"{name} must be a number of seconds, not {value!r}") from None
-        if seconds <= 0:
-            raise SettingsError(f"{name} must be a positive number of seconds")
-        return seconds
+            raise SettingsError(f"{name} must be {what}, not {value!r}") from None
+        if minimum is None and number <= 0:
+            raise SettingsError(f"{name} must be a positive number")
+        if minimum is not None and number < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+        return number
 
     def words(self, name: str) -> Tuple[str, ...]:
         return tuple(part.strip() for part in self.text(name).split(",") if part.strip())
