@@ -11,10 +11,9 @@ from datetime import datetime
 from typing import List, Optional
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.storage.db import utcnow
+from bot.storage.db import insert_unless_taken, utcnow
 from bot.storage.models import Flag
 from bot.storage.outbox import enqueue_alerts
 from bot.storage.vocabulary import (
@@ -109,18 +108,17 @@ def raise_flag(
             created_at=now,
             updated_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(flag)
-        except IntegrityError:
-            # Another writer flagged this conversation between our read and our insert.
-            existing = unresolved_flag(session=session, conversation_id=conversation_id, kind=kind)
-            if existing is None:
-                raise
-        else:
+        # Another writer may flag this conversation between our read and our insert.
+        current, inserted = insert_unless_taken(
+            session,
+            flag,
+            lambda: unresolved_flag(session=session, conversation_id=conversation_id, kind=kind),
+        )
+        if inserted:
             if level in ALERT_LEVELS:
                 enqueue_alerts(session=session, flag=flag, event="created", now=now)
             return flag
+        existing = current
     if LEVEL_SEVERITY[level] > LEVEL_SEVERITY[existing.level]:
         existing.level = level
         existing.reason = reason
