@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
+from bot.evaluation.common import evaluation_parser
 from bot.settings import PROJECT_ROOT
 
 #: Intent name FallbackClassifier predicts when no intent is confident enough.
@@ -274,12 +275,8 @@ def format_per_intent(results: Sequence[ConfigResult]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """Describe the command line of the NLU evaluation."""
-    parser = argparse.ArgumentParser(
-        prog="aftercare eval nlu",
-        description="Train NLU-only models per config and compare them on the held-out set.",
-    )
-    add_arguments(parser)
-    return parser
+    description = "Train NLU-only models per config and compare them on the held-out set."
+    return evaluation_parser("aftercare eval nlu", description, add_arguments)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
