@@ -31,9 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _purge(args: argparse.Namespace) -> int:
     settings = args.settings
-    period_text = (
-        args.older_than or f"{settings.retention.days}d"
-    )
+    period_text = args.older_than or f"{settings.retention.days}d"
     try:
         period = parse_period(period_text)
     except ValueError as error:
