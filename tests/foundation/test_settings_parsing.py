@@ -102,3 +102,17 @@ def test_one_secret_policy_everywhere() -> None:
 
     assert MIN_SECRET_LENGTH == 32
     assert secrets_store.MIN_SECRET_LENGTH is security.MIN_SECRET_LENGTH is dashboard_config.MIN_SECRET_LENGTH
+
+
+def test_the_command_refuses_an_unknown_environment_before_doing_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("AFTERCARE_ENV", "staging")
+    monkeypatch.setenv("AFTERCARE_VAR_DIR", str(tmp_path))
+    assert main(["db", "current"]) == 2
+    assert (
+        "AFTERCARE_ENV must be one of development, test, production, not 'staging'" in capsys.readouterr().err
+    )
+    assert not (tmp_path / "aftercare.db").exists()
