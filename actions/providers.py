@@ -12,7 +12,7 @@ from typing import Any, Callable
 from sqlalchemy.orm import sessionmaker
 
 from bot.knowledge import ClinicSettings, KnowledgeBase, get_clinic_settings, get_knowledge_base
-from bot.settings import Settings
+from bot.settings import process_settings
 from bot.storage import make_engine, make_session_factory
 from bot.storage.flags import raise_flag
 from bot.storage.owed_flags import BY_ACTION, OwedFlagDetails, settle
@@ -31,7 +31,7 @@ def clinic_settings() -> ClinicSettings:
 @lru_cache(maxsize=1)
 def session_factory() -> sessionmaker:
     """Return a session factory on ``Settings.database_url``."""
-    return make_session_factory(make_engine(Settings.from_env().database_url))
+    return make_session_factory(make_engine(process_settings().database_url))
 
 
 def flag_writer(factory: Callable[[], sessionmaker] = session_factory) -> Callable[..., Any]:

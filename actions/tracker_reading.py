@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+import abc
+from typing import Any, ClassVar, Dict, List, Mapping, Optional
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversation import Outcome, Turn
@@ -52,3 +54,28 @@ def send(dispatcher: CollectingDispatcher, outcome: Outcome) -> None:
     """Dispatch each reply by response name with its values."""
     for reply in outcome.replies:
         dispatcher.utter_message(response=reply.response, **reply.values)
+
+
+class TurnAction(Action, metaclass=abc.ABCMeta):
+    """An adapter: hand the latest turn to one ``bot`` function, send its outcome, remember its topic.
+
+    Abstract, so the SDK skips it; each action names itself with ``NAME`` and implements ``outcome``.
+    """
+
+    NAME: ClassVar[str] = ""
+
+    def name(self) -> str:
+        """Name the action (the domain's name for it)."""
+        return self.NAME
+
+    @abc.abstractmethod
+    def outcome(self, turn: Turn) -> Outcome:
+        """Decide the replies for ``turn`` (one call into ``bot``)."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        """Send the outcome's replies; remember the topic answered, for follow-up details."""
+        outcome = self.outcome(turn_from_tracker(tracker))
+        send(dispatcher, outcome)
+        return [SlotSet(LAST_TOPIC, outcome.topic)] if outcome.topic else []

@@ -15,17 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
-from bot.settings import Settings
-
-MIN_SECRET_LENGTH = 32
-
-# Secret name -> environment variable that may pin it.
-SECRET_VARIABLES: Dict[str, str] = {
-    "dashboard_session_key": "AFTERCARE_SECRET_KEY",
-    "widget_session_secret": "AFTERCARE_WIDGET_SECRET",
-    "action_server_secret": "AFTERCARE_ACTION_SECRET",
-    "rasa_auth_token": "RASA_AUTH_TOKEN",
-}
+from bot.settings import MIN_SECRET_LENGTH, SECRET_VARIABLES, Settings
 
 
 class SecretError(ValueError):
@@ -137,6 +127,4 @@ def describe_secrets(*, var_dir: Path, env: Optional[Mapping[str, str]] = None) 
 
 def configured_secrets(settings: Settings) -> Dict[str, str]:
     """Return the pinning environment variables that ``settings`` saw (for ``load_secret(env=)``)."""
-    env = {variable: settings.extra.get(variable, "") for variable in SECRET_VARIABLES.values()}
-    env["RASA_AUTH_TOKEN"] = settings.rasa_auth_token or ""
-    return {variable: value for variable, value in env.items() if value}
+    return dict(settings.pinned_secrets)

@@ -1,22 +1,238 @@
 """Runtime settings, read once from the environment.
 
 This module is the only reader of ``os.environ`` in the project, so every
-configurable value has one obvious home and one documented variable name.
+configurable value has one obvious home and one documented variable name. Each process
+entry point (the ``aftercare`` command, the server launchers, the action-server providers,
+and the components Rasa builds itself) calls :meth:`Settings.from_env` once and passes the
+result down; each area reads its own typed section (``settings.alerts``, ``settings.dashboard``...).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Callable, Dict, Literal, Mapping, Optional, Tuple, cast, get_args
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+Environment = Literal["development", "test", "production"]
+ENVIRONMENTS: Tuple[str, ...] = get_args(Environment)
 
-def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
-    value = env.get(name)
-    return Path(value) if value else default
+# The one secret policy: every configured key, token or signing secret is at least this long.
+MIN_SECRET_LENGTH = 32
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+# Secret name -> environment variable that may pin it (``bot.secrets_store`` generates the rest).
+SECRET_VARIABLES: Mapping[str, str] = {
+    "dashboard_session_key": "AFTERCARE_SECRET_KEY",
+    "widget_session_secret": "AFTERCARE_WIDGET_SECRET",
+    "action_server_secret": "AFTERCARE_ACTION_SECRET",
+    "rasa_auth_token": "RASA_AUTH_TOKEN",
+}
+
+# Provider connectors declare the variables they need; these prefixes say which belong to them.
+PROVIDER_PREFIXES: Tuple[str, ...] = ("AFTERCARE_WHATSAPP_", "AFTERCARE_TELEGRAM_", "AFTERCARE_TWILIO_")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the assistant cannot run with."""
+
+
+class _Reader:
+    """Typed reads of one environment mapping, each refusing nonsense with the variable's name."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.env.get(name, "").strip() or default
+
+    def optional(self, name: str) -> Optional[str]:
+        return self.text(name) or None
+
+    def path(self, name: str, default: Path) -> Path:
+        value = self.text(name)
+        return Path(value) if value else default
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self.text(name).lower()
+        if not value:
+            return default
+        if value in TRUE_WORDS:
+            return True
+        if value in FALSE_WORDS:
+            return False
+        raise SettingsError(f"{name} must be true or false, not {value!r}")
+
+    def number(self, name: str, default: int, *, minimum: int = 0) -> int:
+        return int(self._convert(name, default, int, "a whole number", minimum))
+
+    def seconds(self, name: str, default: float) -> float:
+        return self._convert(name, default, float, "a number of seconds", minimum=None)
+
+    def _convert(
+        self, name: str, default: float, kind: Callable[[str], float], what: str, minimum: Optional[int]
+    ) -> float:
+        """Convert ``name`` with ``kind``; ``minimum`` None means it must be above zero."""
+        value = self.text(name)
+        if not value:
+            return default
+        try:
+            number = kind(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be {what}, not {value!r}") from None
+        if minimum is None and number <= 0:
+            raise SettingsError(f"{name} must be a positive number")
+        if minimum is not None and number < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+        return number
+
+    def words(self, name: str) -> Tuple[str, ...]:
+        return tuple(part.strip() for part in self.text(name).split(",") if part.strip())
+
+    def environment(self) -> Environment:
+        value = self.text("AFTERCARE_ENV", "development")
+        if value not in ENVIRONMENTS:
+            raise SettingsError(f"AFTERCARE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
+        return cast(Environment, value)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where staff alerts go (e-mail, chat webhook) and how hard the worker tries."""
+
+    dashboard_url: Optional[str] = None
+    smtp_host: Optional[str] = None
+    smtp_port: Optional[int] = None
+    smtp_from: Optional[str] = None
+    recipients: Tuple[str, ...] = ()
+    smtp_user: Optional[str] = None
+    smtp_password: Optional[str] = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    webhook_url: Optional[str] = None
+    timeout_seconds: int = 10
+    poll_seconds: int = 15
+    max_attempts: int = 6
+    retry_seconds: int = 30
+
+    @classmethod
+    def read(cls, read: _Reader) -> AlertSettings:
+        return cls(
+            dashboard_url=read.optional("AFTERCARE_DASHBOARD_URL"),
+            smtp_host=read.optional("AFTERCARE_SMTP_HOST"),
+            smtp_port=read.number("AFTERCARE_SMTP_PORT", 0, minimum=0) or None,
+            smtp_from=read.optional("AFTERCARE_SMTP_FROM"),
+            recipients=read.words("AFTERCARE_ALERT_EMAILS"),
+            smtp_user=read.optional("AFTERCARE_SMTP_USER"),
+            smtp_password=read.optional("AFTERCARE_SMTP_PASSWORD"),
+            smtp_starttls=read.flag("AFTERCARE_SMTP_STARTTLS"),
+            smtp_ssl=read.flag("AFTERCARE_SMTP_SSL"),
+            webhook_url=read.optional("AFTERCARE_ALERT_WEBHOOK_URL"),
+            timeout_seconds=read.number("AFTERCARE_ALERT_TIMEOUT_SECONDS", 10, minimum=1),
+            poll_seconds=read.number("AFTERCARE_ALERT_POLL_SECONDS", 15, minimum=1),
+            max_attempts=read.number("AFTERCARE_ALERT_MAX_ATTEMPTS", 6, minimum=1),
+            retry_seconds=read.number("AFTERCARE_ALERT_RETRY_SECONDS", 30),
+        )
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """How the staff dashboard behaves: cookies, sessions, login throttling, time zone, proxies."""
+
+    https: bool = False
+    session_hours: int = 8
+    login_free_failures: int = 3
+    login_delay_seconds: int = 2
+    login_max_delay_minutes: int = 15
+    login_address_free_failures: int = 20
+    login_alert_failures: int = 5
+    timezone: str = "UTC"
+    trusted_proxies: int = 0
+
+    @classmethod
+    def read(cls, read: _Reader) -> DashboardSettings:
+        return cls(
+            https=read.flag("AFTERCARE_DASHBOARD_HTTPS"),
+            session_hours=read.number("AFTERCARE_DASHBOARD_SESSION_HOURS", 8, minimum=1),
+            login_free_failures=read.number("AFTERCARE_LOGIN_FREE_FAILURES", 3),
+            login_delay_seconds=read.number("AFTERCARE_LOGIN_DELAY_SECONDS", 2),
+            login_max_delay_minutes=read.number("AFTERCARE_LOGIN_MAX_DELAY_MINUTES", 15),
+            login_address_free_failures=read.number("AFTERCARE_LOGIN_ADDRESS_FREE_FAILURES", 20),
+            login_alert_failures=read.number("AFTERCARE_LOGIN_ALERT_FAILURES", 5),
+            timezone=read.text("AFTERCARE_TIMEZONE", "UTC"),
+            trusted_proxies=read.number("AFTERCARE_DASHBOARD_TRUSTED_PROXIES", 0),
+        )
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """Which channels may run: the REST webhook, the website widget, and provider credentials.
+
+    ``provider_values`` holds the ``AFTERCARE_WHATSAPP_*``, ``_TELEGRAM_*`` and ``_TWILIO_*``
+    variables that are set; each connector class declares which of them it requires.
+    """
+
+    rest_enabled: bool = False
+    public_url: Optional[str] = None
+    widget_secret: Optional[str] = None
+    widget_origins: Tuple[str, ...] = ()
+    action_timeout: float = 5.0
+    provider_values: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, read: _Reader) -> ChannelSettings:
+        providers = {
+            name: value.strip()
+            for name, value in read.env.items()
+            if name.startswith(PROVIDER_PREFIXES) and value.strip()
+        }
+        return cls(
+            rest_enabled=read.flag("AFTERCARE_REST_ENABLED"),
+            public_url=(read.text("AFTERCARE_PUBLIC_URL").rstrip("/") or None),
+            widget_secret=read.optional("AFTERCARE_WIDGET_SECRET"),
+            widget_origins=read.words("AFTERCARE_WIDGET_ORIGINS"),
+            action_timeout=read.seconds("AFTERCARE_ACTION_TIMEOUT", 5.0),
+            provider_values=providers,
+        )
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long patient data is kept before ``aftercare purge`` deletes it."""
+
+    days: int = 180
+
+    @classmethod
+    def read(cls, read: _Reader) -> RetentionSettings:
+        return cls(days=read.number("AFTERCARE_RETENTION_DAYS", 180, minimum=1))
+
+
+@dataclass(frozen=True)
+class ClinicSettingsOverrides:
+    """Single clinic fields a deployment pins without editing ``knowledge/clinic.yml``."""
+
+    clinic_name: Optional[str] = None
+    phone: Optional[str] = None
+    emergency_number: Optional[str] = None
+
+    @classmethod
+    def read(cls, read: _Reader) -> ClinicSettingsOverrides:
+        return cls(
+            clinic_name=read.optional("AFTERCARE_CLINIC_NAME"),
+            phone=read.optional("AFTERCARE_CLINIC_PHONE"),
+            emergency_number=read.optional("AFTERCARE_EMERGENCY_NUMBER"),
+        )
+
+    def as_fields(self) -> Dict[str, str]:
+        """The pinned fields by their clinic.yml name."""
+        values = {"clinic_name": self.clinic_name, "phone": self.phone}
+        values["emergency_number"] = self.emergency_number
+        return {name: value for name, value in values.items() if value}
 
 
 @dataclass(frozen=True)
@@ -32,29 +248,64 @@ class Settings:
     rasa_port: int = 5005
     action_port: int = 5055
     dashboard_port: int = 5056
-    environment: str = "development"
+    environment: Environment = "development"
     # Only what the environment pins; otherwise ``bot.secrets_store`` generates one under var/.
     secret_key: Optional[str] = None
-    extra: Mapping[str, str] = field(default_factory=dict)
+    # Secret variable -> value, for those the environment pins (see SECRET_VARIABLES).
+    pinned_secrets: Mapping[str, str] = field(default_factory=dict)
+    alerts: AlertSettings = AlertSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    channels: ChannelSettings = ChannelSettings()
+    retention: RetentionSettings = RetentionSettings()
+    clinic: ClinicSettingsOverrides = ClinicSettingsOverrides()
+
+    def __post_init__(self) -> None:
+        if self.environment not in ENVIRONMENTS:
+            raise SettingsError(
+                f"environment must be one of {', '.join(ENVIRONMENTS)}, not {self.environment!r}"
+            )
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
-        """Build settings from ``env`` (defaults to ``os.environ``)."""
-        env = dict(os.environ if env is None else env)
-        var_dir = _path(env, "AFTERCARE_VAR_DIR", PROJECT_ROOT / "var")
-        database_url = env.get("AFTERCARE_DATABASE_URL") or f"sqlite:///{var_dir / 'aftercare.db'}"
-        knowledge_dir = _path(env, "AFTERCARE_KNOWLEDGE_DIR", PROJECT_ROOT / "knowledge")
+        """Build settings from ``env`` (defaults to ``os.environ``); raise SettingsError on nonsense."""
+        read = _Reader(dict(os.environ if env is None else env))
+        var_dir = read.path("AFTERCARE_VAR_DIR", PROJECT_ROOT / "var")
+        knowledge_dir = read.path("AFTERCARE_KNOWLEDGE_DIR", PROJECT_ROOT / "knowledge")
+        pinned = {variable: value for variable in SECRET_VARIABLES.values() if (value := read.text(variable))}
         return cls(
             project_root=PROJECT_ROOT,
             var_dir=var_dir,
-            database_url=database_url,
+            database_url=read.text("AFTERCARE_DATABASE_URL") or f"sqlite:///{var_dir / 'aftercare.db'}",
             knowledge_dir=knowledge_dir,
-            clinic_file=_path(env, "AFTERCARE_CLINIC_FILE", knowledge_dir / "clinic.yml"),
-            rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
-            rasa_port=int(env.get("RASA_PORT", "5005")),
-            action_port=int(env.get("ACTION_PORT", "5055")),
-            dashboard_port=int(env.get("DASHBOARD_PORT", "5056")),
-            environment=env.get("AFTERCARE_ENV", "development"),
-            secret_key=env.get("AFTERCARE_SECRET_KEY") or None,
-            extra={k: v for k, v in env.items() if k.startswith("AFTERCARE_")},
+            clinic_file=read.path("AFTERCARE_CLINIC_FILE", knowledge_dir / "clinic.yml"),
+            rasa_auth_token=read.optional("RASA_AUTH_TOKEN"),
+            rasa_port=read.number("RASA_PORT", 5005, minimum=1),
+            action_port=read.number("ACTION_PORT", 5055, minimum=1),
+            dashboard_port=read.number("DASHBOARD_PORT", 5056, minimum=1),
+            environment=read.environment(),
+            secret_key=read.optional("AFTERCARE_SECRET_KEY"),
+            pinned_secrets=pinned,
+            alerts=AlertSettings.read(read),
+            dashboard=DashboardSettings.read(read),
+            channels=ChannelSettings.read(read),
+            retention=RetentionSettings.read(read),
+            clinic=ClinicSettingsOverrides.read(read),
         )
+
+
+@lru_cache(maxsize=1)
+def process_settings() -> Settings:
+    """Return this process's settings, read once: for the providers that no caller can hand them to.
+
+    The ``aftercare`` command and the launchers build theirs and pass it down; the action-server
+    providers and the knowledge caches, which Rasa and rasa_sdk reach without arguments, use this.
+    """
+    return Settings.from_env()

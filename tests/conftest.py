@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, process_settings
 from bot.training import ensure_model
 from tests.stack import Stack, start_stack
 
@@ -35,3 +35,11 @@ def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_settings() -> Iterator[None]:
+    """Each test reads the environment it set up (``process_settings`` caches per process)."""
+    process_settings.cache_clear()
+    yield
+    process_settings.cache_clear()

@@ -1,50 +1,21 @@
-"""Alert settings, read from ``Settings.extra`` (the ``AFTERCARE_*`` environment variables)."""
+"""Alert settings: the typed ``settings.alerts`` section with what it leaves open resolved."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
-from typing import Mapping, Optional, Tuple
+from typing import Any, Dict
 
-from bot.settings import Settings
+from bot.settings import AlertSettings, Settings
 from bot.storage.outbox import RetryPolicy
-
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-
-
-def flag_from(extra: Mapping[str, str], name: str, default: bool = False) -> bool:
-    """Read a yes/no environment variable."""
-    value = extra.get(name)
-    return default if value is None or value == "" else value.strip().lower() in TRUE_WORDS
-
-
-def int_from(extra: Mapping[str, str], name: str, default: int) -> int:
-    """Read a whole-number environment variable, refusing nonsense with a clear message."""
-    value = extra.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
 
 
 @dataclass(frozen=True)
-class AlertConfig:
-    """Where alerts go and how hard the worker tries."""
+class AlertConfig(AlertSettings):
+    """Where alerts go and how hard the worker tries (the dashboard address and port resolved)."""
 
-    dashboard_url: str
-    smtp_host: Optional[str] = None
+    dashboard_url: str = ""
     smtp_port: int = 25
-    smtp_from: Optional[str] = None
-    recipients: Tuple[str, ...] = ()
-    smtp_user: Optional[str] = None
-    smtp_password: Optional[str] = None
-    smtp_starttls: bool = False
-    smtp_ssl: bool = False
-    webhook_url: Optional[str] = None
-    timeout_seconds: int = 10
-    poll_seconds: int = 15
     retry: RetryPolicy = RetryPolicy()
 
     @property
@@ -61,31 +32,12 @@ class AlertConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertConfig:
-        extra = settings.extra
-        recipients = tuple(
-            address.strip()
-            for address in extra.get("AFTERCARE_ALERT_EMAILS", "").split(",")
-            if address.strip()
+        alerts = settings.alerts
+        values: Dict[str, Any] = {item.name: getattr(alerts, item.name) for item in fields(AlertSettings)}
+        dashboard_url = alerts.dashboard_url or f"http://127.0.0.1:{settings.dashboard_port}"
+        values["dashboard_url"] = dashboard_url.rstrip("/")
+        values["smtp_port"] = alerts.smtp_port or (
+            465 if alerts.smtp_ssl else (587 if alerts.smtp_starttls else 25)
         )
-        ssl = flag_from(extra, "AFTERCARE_SMTP_SSL")
-        starttls = flag_from(extra, "AFTERCARE_SMTP_STARTTLS")
-        default_port = 465 if ssl else (587 if starttls else 25)
-        dashboard_url = extra.get("AFTERCARE_DASHBOARD_URL") or f"http://127.0.0.1:{settings.dashboard_port}"
-        return cls(
-            dashboard_url=dashboard_url.rstrip("/"),
-            smtp_host=extra.get("AFTERCARE_SMTP_HOST") or None,
-            smtp_port=int_from(extra, "AFTERCARE_SMTP_PORT", default_port),
-            smtp_from=extra.get("AFTERCARE_SMTP_FROM") or None,
-            recipients=recipients,
-            smtp_user=extra.get("AFTERCARE_SMTP_USER") or None,
-            smtp_password=extra.get("AFTERCARE_SMTP_PASSWORD") or None,
-            smtp_starttls=starttls,
-            smtp_ssl=ssl,
-            webhook_url=extra.get("AFTERCARE_ALERT_WEBHOOK_URL") or None,
-            timeout_seconds=int_from(extra, "AFTERCARE_ALERT_TIMEOUT_SECONDS", 10),
-            poll_seconds=int_from(extra, "AFTERCARE_ALERT_POLL_SECONDS", 15),
-            retry=RetryPolicy(
-                max_attempts=int_from(extra, "AFTERCARE_ALERT_MAX_ATTEMPTS", 6),
-                base_delay=timedelta(seconds=int_from(extra, "AFTERCARE_ALERT_RETRY_SECONDS", 30)),
-            ),
-        )
+        values["retry"] = RetryPolicy(alerts.max_attempts, timedelta(seconds=alerts.retry_seconds))
+        return cls(**values)

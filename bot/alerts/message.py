@@ -7,11 +7,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict
 
-import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.storage.masking import mask_identity
 from bot.storage.models import AlertOutbox, Flag
+from bot.storage.vocabulary import flag_labels
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -33,15 +33,9 @@ def _environment() -> Environment:
     )
 
 
-@lru_cache(maxsize=1)
-def _labels() -> Dict[str, Dict[str, str]]:
-    with (TEMPLATES / "labels.yml").open(encoding="utf-8") as handle:
-        return dict(yaml.safe_load(handle))
-
-
 def build_message(alert: AlertOutbox, flag: Flag, dashboard_url: str) -> AlertMessage:
     """Compose the alert for ``alert`` about ``flag``, linking to its page on the dashboard."""
-    labels = _labels()
+    labels = flag_labels()
     values = {
         "event": alert.event,
         "level": alert.level,

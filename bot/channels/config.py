@@ -17,17 +17,15 @@ import yaml
 
 from bot.channels.provider import ProviderInput
 from bot.channels.rest import REST_ENABLED, rest_enabled
-from bot.channels.security import MIN_SECRET_LENGTH
 from bot.channels.telegram import TelegramInput
 from bot.channels.twilio_sms import PUBLIC_URL, TwilioInput
 from bot.channels.whatsapp import WhatsAppInput
-from bot.settings import Settings
+from bot.settings import MIN_SECRET_LENGTH, Settings
 
 CREDENTIALS_FILE = "credentials.yml"
 WIDGET_CLASS = "bot.channels.widget.WidgetInput"
 REST_CLASS = "bot.channels.rest.TokenRestInput"
 WIDGET_SECRET = "AFTERCARE_WIDGET_SECRET"
-WIDGET_ORIGINS = "AFTERCARE_WIDGET_ORIGINS"
 HEADER = (
     "# Written by `aftercare run` from the environment: do not edit, it is rewritten on every start.\n"
     "# Secrets are ${VARIABLE} references that Rasa expands. See docs/channels.md.\n"
@@ -77,11 +75,17 @@ class ChannelStatus:
     webhook_path: Optional[str] = None
 
 
+def _provider_env(settings: Settings) -> Dict[str, str]:
+    """The variables provider connectors read: their own credentials and the public address."""
+    public_url = settings.channels.public_url
+    return {**settings.channels.provider_values, **({PUBLIC_URL: public_url} if public_url else {})}
+
+
 def _widget_problem(settings: Settings) -> Optional[str]:
-    secret = settings.extra.get(WIDGET_SECRET, "")
+    secret = settings.channels.widget_secret
     if secret and len(secret) < MIN_SECRET_LENGTH:
         return f"{WIDGET_SECRET} (at least {MIN_SECRET_LENGTH} characters)"
-    if not secret and settings.environment != "development":
+    if not secret and not settings.is_development:
         return WIDGET_SECRET
     return None
 
@@ -104,7 +108,7 @@ def channel_statuses(settings: Settings) -> List[ChannelStatus]:
         ),
     ]
     for provider in PROVIDERS:
-        missing = tuple(provider.missing(settings.extra))
+        missing = tuple(provider.missing(_provider_env(settings)))
         path = f"/webhooks/{provider.name}/webhook"
         statuses.append(ChannelStatus(provider.name, not missing, missing, webhook_path=path))
     return statuses
@@ -117,7 +121,7 @@ def enabled_channels(settings: Settings) -> List[str]:
 
 def describe_channels(settings: Settings) -> List[str]:
     """One line per channel for the start-up banner: on with its URL, or off with what is missing."""
-    base = settings.extra.get(PUBLIC_URL, "").strip().rstrip("/") or f"http://localhost:{settings.rasa_port}"
+    base = settings.channels.public_url or f"http://localhost:{settings.rasa_port}"
     lines = []
     for status in channel_statuses(settings):
         if status.enabled:
@@ -129,15 +133,14 @@ def describe_channels(settings: Settings) -> List[str]:
 
 def credentials_for(settings: Settings) -> Dict[str, Any]:
     """The credentials mapping for the configured channels."""
-    env = settings.extra
+    env = _provider_env(settings)
     credentials: Dict[str, Any] = {REST_CLASS: None} if rest_enabled(settings) else {}
     if _widget_problem(settings) is None:
         widget: Dict[str, Any] = {}
-        if env.get(WIDGET_SECRET):
+        if settings.channels.widget_secret:
             widget["secret"] = f"${{{WIDGET_SECRET}}}"
-        origins = [o.strip() for o in env.get(WIDGET_ORIGINS, "").split(",") if o.strip()]
-        if origins:
-            widget["allowed_origins"] = origins
+        if settings.channels.widget_origins:
+            widget["allowed_origins"] = list(settings.channels.widget_origins)
         credentials[WIDGET_CLASS] = widget or None
     for provider in PROVIDERS:
         if not provider.missing(env):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import (
@@ -41,14 +40,13 @@ from typing import (
 )
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.http import Delivery
 from bot.channels.messages import ChannelTexts, clinic_template_values, load_channel_texts
 from bot.channels.text import bound_for_nlu, conversation_id, neutralise
 from bot.settings import Settings
-from bot.storage import inbox, make_engine, make_session_factory
+from bot.storage import inbox, make_engine, make_session_factory, run_write
 from bot.storage.flags import raise_flag
 from bot.storage.masking import mask_identity
 from bot.storage.vocabulary import FlagKind
@@ -59,7 +57,10 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 Reply = Dict[str, Any]
 MEDIA_FLAG_RULE = "channel_media"
 REPLAY_INTERVAL_SECONDS = 5.0
+# The inbox shares SQLite with Rasa's tracker store and the action server: retry busy writes
+# quickly and a few more times than the storage default.
 WRITE_ATTEMPTS = 6
+WRITE_BACKOFF_SECONDS = 0.05
 T = TypeVar("T")
 
 
@@ -187,26 +188,6 @@ class ReplySender(Protocol):
         """Make one queued call."""
 
 
-def write_retrying(factory: sessionmaker, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in its own transaction, retried while SQLite says another writer holds the file.
-
-    A transaction that reads before it writes fails at once ("database is locked") when
-    another writer (Rasa's tracker store, the action server) commits in between; the whole
-    transaction is then repeated. Runs in a worker thread, so sleeping is fine.
-    """
-    delay = 0.05
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            with factory.begin() as session:
-                return work(session)
-        except OperationalError as error:
-            if "locked" not in str(error).lower() or attempt == WRITE_ATTEMPTS:
-                raise
-        time.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")
-
-
 class SenderLocks:
     """One asyncio lock per conversation, dropped again when nobody holds or waits for it."""
 
@@ -256,7 +237,7 @@ class MediaFlagStore:
                 channel_user_id=sender_id,
             )
 
-        write_retrying(self._factory, write)
+        run_write(self._factory, write, attempts=WRITE_ATTEMPTS, backoff_s=WRITE_BACKOFF_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -320,7 +301,7 @@ class Dispatcher:
         return self._factory
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        return write_retrying(self.factory(), work)
+        return run_write(self.factory(), work, attempts=WRITE_ATTEMPTS, backoff_s=WRITE_BACKOFF_SECONDS)
 
     def conversation(self, sender_id: str) -> str:
         """The conversation id of a sender on this channel."""

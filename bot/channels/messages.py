@@ -10,9 +10,13 @@ from typing import Any, Dict, Mapping, Optional
 
 import yaml
 
+from bot.settings import PROJECT_ROOT
+
 logger = logging.getLogger(__name__)
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
+# The clinic fallbacks ("your clinic"...) are the initial values of the domain's clinic slots.
+DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
 WIDGET_LABELS = (
     "title",
     "subtitle",
@@ -79,16 +83,25 @@ def _require_text(data: Mapping[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
-def parse_channel_texts(data: Any, where: str = "messages.yml") -> ChannelTexts:
-    """Validate the loaded YAML and build :class:`ChannelTexts`."""
+def domain_fallback_values(domain_file: Path = DOMAIN_FILE) -> Dict[str, str]:
+    """Return the clinic slots' initial values in the domain: what replies say without a clinic."""
+    slots = (yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}).get("slots") or {}
+    values = {key: str((slots.get(key) or {}).get("initial_value") or "").strip() for key in CLINIC_KEYS}
+    if not all(values.values()):
+        raise ValueError(f"{domain_file.name}: the slots {', '.join(CLINIC_KEYS)} need an initial_value")
+    return values
+
+
+def parse_channel_texts(
+    data: Any, where: str = "messages.yml", fallback: Optional[Mapping[str, str]] = None
+) -> ChannelTexts:
+    """Validate the loaded YAML and build :class:`ChannelTexts` (``fallback``: default from the domain)."""
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping")
     names = data.get("media_names")
     if not isinstance(names, dict) or "other" not in names:
         raise ValueError(f"{where}: media_names must be a mapping with an 'other' entry")
-    fallback = data.get("fallback_values")
-    if not isinstance(fallback, dict) or set(CLINIC_KEYS) - set(fallback):
-        raise ValueError(f"{where}: fallback_values must give {', '.join(CLINIC_KEYS)}")
+    fallback = domain_fallback_values() if fallback is None else fallback
     widget = data.get("widget")
     if not isinstance(widget, dict):
         raise ValueError(f"{where}: widget must be a mapping")

@@ -20,6 +20,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.dispatch import Assistant, Dispatcher, Inbound, Reply, reply
 from bot.channels.http import Delivery, ProviderClient, RequestError, read_body
+from bot.channels.named import NamedInputChannel
 from bot.channels.text import split_for_provider, valid_sender_id
 
 logger = logging.getLogger(__name__)
@@ -32,20 +33,14 @@ def button_lines(text: str, titles: List[str]) -> str:
     return "\n".join([text, *(f"• {title}" for title in titles)])
 
 
-class ProviderInput(InputChannel):
+class ProviderInput(NamedInputChannel):
     """A provider webhook at ``/webhooks/<CHANNEL>/webhook`` with durable, ordered, once-only handling."""
 
-    CHANNEL: ClassVar[str] = ""
     # credential key -> environment variable; the channel runs only when all are set
     REQUIRED: ClassVar[Mapping[str, str]] = {}
     # credential key -> (environment variable, default)
     OPTIONAL: ClassVar[Mapping[str, Tuple[str, str]]] = {}
     MAX_TEXT: ClassVar[int] = 4096
-
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name, also its URL prefix, the flags' channel and the conversation prefix."""
-        return cls.CHANNEL
 
     @classmethod
     def class_path(cls) -> str:

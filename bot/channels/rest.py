@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 from bot.auth_token import TOKEN_VARIABLE, read_dotenv
 from bot.channels.http import RequestError, bearer_token, lower_headers, parse_json_object, read_body
 from bot.channels.messages import load_channel_texts
+from bot.channels.named import NamedInputChannel
 from bot.channels.text import bound_for_nlu, neutralise, valid_sender_id
 from bot.settings import Settings
 
@@ -41,9 +42,7 @@ def configured_token(settings: Settings) -> Optional[str]:
 
 def rest_enabled(settings: Settings) -> bool:
     """The REST webhook is off in production unless explicitly turned on."""
-    if settings.environment != "production":
-        return True
-    return settings.extra.get(REST_ENABLED, "").strip().lower() in ("1", "true", "yes")
+    return not settings.is_production or settings.channels.rest_enabled
 
 
 def token_matches(given: Optional[str], expected: Optional[str]) -> bool:
@@ -53,18 +52,15 @@ def token_matches(given: Optional[str], expected: Optional[str]) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
-class TokenRestInput(InputChannel):
+class TokenRestInput(NamedInputChannel):
     """``POST /webhooks/rest/webhook`` with ``{"sender", "message"}``, token required."""
 
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name, also its URL prefix and the recorded input channel."""
-        return CHANNEL
+    CHANNEL = CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         """Build the channel; the token comes from the environment unless the block names one."""
-        token = (credentials or {}).get("token") or configured_token(Settings.from_env())
+        token = (credentials or {}).get("token") or configured_token(cls.environment_settings())
         if not token:
             logger.warning("rest: no RASA_AUTH_TOKEN configured; the REST webhook refuses every request")
         return cls(str(token) if token else None)

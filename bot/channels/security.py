@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from bot.secrets_store import load_secret
-from bot.settings import Settings
+from bot.settings import MIN_SECRET_LENGTH, Settings
 
 META_SIGNATURE_PREFIX = "sha256="
 WIDGET_SECRET_NAME = "widget_session_secret"
-MIN_SECRET_LENGTH = 16
 
 
 class ChannelConfigError(ValueError):

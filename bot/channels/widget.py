@@ -32,11 +32,11 @@ from sanic.response import HTTPResponse
 from bot.channels.dispatch import Assistant, Dispatcher, Inbound
 from bot.channels.http import RequestError, bearer_token, parse_json_object, read_body
 from bot.channels.messages import ChannelTexts, clinic_template_values, load_channel_texts
+from bot.channels.named import NamedInputChannel
 from bot.channels.security import SessionSigner, widget_secret
 from bot.channels.text import neutralise, tel_link
 from bot.channels.widget_history import bot_message, history
 from bot.names import TRIAGE_LEVEL
-from bot.settings import Settings
 from bot.storage.masking import mask_identity
 
 logger = logging.getLogger(__name__)
@@ -115,19 +115,16 @@ def _origins(value: Any) -> Tuple[str, ...]:
     return tuple(str(origin).strip().rstrip("/") for origin in value if str(origin).strip())
 
 
-class WidgetInput(InputChannel):
+class WidgetInput(NamedInputChannel):
     """The website widget's HTTP channel (see the module docstring for its endpoints)."""
 
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name, also its URL prefix and the flags' channel."""
-        return CHANNEL
+    CHANNEL = CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         """Build the channel; without a ``secret`` it uses (in development) one kept in ``var/``."""
         credentials = credentials or {}
-        secret = widget_secret(Settings.from_env(), credentials.get("secret") or None)
+        secret = widget_secret(cls.environment_settings(), credentials.get("secret") or None)
         days = int(credentials.get("session_days") or SESSION_DAYS)
         return cls(
             SessionSigner(secret, max_age_seconds=days * 24 * 3600),

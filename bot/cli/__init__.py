@@ -2,6 +2,7 @@
 
 Each module in :data:`COMMAND_MODULES` exposes ``register(subparsers)``, which adds
 its subcommands and sets ``func`` (taking the parsed namespace, returning an exit code).
+``main`` reads the environment once and hands it to ``func`` as ``args.settings``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import argparse
 import importlib
 import sys
 from typing import List, Optional, Sequence
+
+from bot.settings import Settings, SettingsError
 
 COMMAND_MODULES: Sequence[str] = (
     "bot.cli.run",
@@ -50,6 +53,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
+        return 2
+    try:
+        args.settings = Settings.from_env()  # the one read of the environment for this command
+    except SettingsError as error:
+        print(f"aftercare: {error}", file=sys.stderr)
         return 2
     return int(args.func(args) or 0)
 

@@ -15,7 +15,6 @@ from bot.cli.common import database
 from bot.dashboard import create_app
 from bot.dashboard.config import InsecureSecretKeyError
 from bot.dashboard.server import DashboardServer
-from bot.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +36,7 @@ def _stop_on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     port = args.port if args.port is not None else settings.dashboard_port
     with database(settings) as factory:
         try:
@@ -67,7 +66,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _run_once(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     with database(settings) as factory:
         report = run_once(factory, AlertConfig.from_settings(settings))
     print(f"delivered {len(report.delivered)}, failed {len(report.failed)}, skipped {len(report.skipped)}")

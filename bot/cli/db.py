@@ -6,7 +6,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bot.settings import Settings
 from bot.storage import make_engine, migrate
 
 
@@ -25,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    engine = make_engine(Settings.from_env().database_url)
+    engine = make_engine(args.settings.database_url)
     try:
         migrate.upgrade(engine, args.revision)
         print(f"database at revision {migrate.current_revision(engine)}")
@@ -35,7 +34,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _current(args: argparse.Namespace) -> int:
-    engine = make_engine(Settings.from_env().database_url)
+    engine = make_engine(args.settings.database_url)
     try:
         current = migrate.current_revision(engine)
     finally:

@@ -12,7 +12,6 @@ import sys
 from bot.knowledge.errors import KnowledgeError
 from bot.knowledge.nlu_sync import NLU_FILE, sync_nlu
 from bot.knowledge.procedures import load_procedures
-from bot.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _sync_nlu(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     try:
         procedures = load_procedures(settings.knowledge_dir)
     except KnowledgeError as error:

@@ -10,12 +10,9 @@ import argparse
 import sys
 
 from bot.cli.common import cli_actor, database
-from bot.settings import Settings
 from bot.storage import audit
 from bot.storage.db import utcnow
 from bot.storage.retention import parse_period, purge
-
-DEFAULT_RETENTION_DAYS = 180
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,10 +30,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _purge(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    period_text = (
-        args.older_than or f"{settings.extra.get('AFTERCARE_RETENTION_DAYS') or DEFAULT_RETENTION_DAYS}d"
-    )
+    settings = args.settings
+    period_text = args.older_than or f"{settings.retention.days}d"
     try:
         period = parse_period(period_text)
     except ValueError as error:

@@ -18,7 +18,6 @@ from bot.reconciler import (
     reconciler_factory,
     run_forever,
 )
-from bot.settings import Settings
 from bot.storage.owed_journal import journal_path
 
 
@@ -39,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     factory = reconciler_factory(settings)
     journal = journal_path(settings.var_dir)
     grace = timedelta(seconds=args.grace)

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def runtime_endpoints(settings: Settings) -> Path:
     """Write ``var/endpoints.yml`` (0600): the action server's port and its shared secret."""
     source = yaml.safe_load((settings.project_root / "endpoints.yml").read_text(encoding="utf-8"))
-    secret = load_secret(SECRET_NAME, var_dir=settings.var_dir, env=settings.extra)
+    secret = load_secret(SECRET_NAME, var_dir=settings.var_dir, env=settings.pinned_secrets)
     source["action_endpoint"] = {
         "url": f"http://127.0.0.1:{settings.action_port}/webhook",
         "headers": {SECRET_HEADER: secret},
@@ -129,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     install_log_redaction()
-    settings = Settings.from_env()
+    settings = args.settings
     prepare_runtime(settings)
     token = resolve_token(settings.rasa_auth_token, settings.project_root / ".env")
     if token.origin == "generated":

@@ -12,7 +12,6 @@ import sys
 
 from bot.cli.common import cli_actor, database
 from bot.secrets_store import configured_secrets, describe_secrets, pinned_by, rotate_secret, secret_names
-from bot.settings import Settings
 from bot.storage import audit
 
 # Who reads each key, and when a rotation takes effect there.
@@ -36,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _list(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     print(f"{'NAME':<24} {'VARIABLE':<26} {'SOURCE':<18} GENERATED (UTC)")
     for status in describe_secrets(var_dir=settings.var_dir, env=configured_secrets(settings)):
         when = status.changed_at.strftime("%Y-%m-%d %H:%M") if status.changed_at else ""
@@ -46,7 +45,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     variable = pinned_by(args.name, configured_secrets(settings))
     if variable is not None:
         print(

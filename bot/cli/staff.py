@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 from sqlalchemy.orm import Session
 
 from bot.cli.common import cli_actor, database
-from bot.settings import Settings
 from bot.storage import audit, staff
 from bot.storage.models import StaffUser
 from bot.storage.vocabulary import STAFF_ROLES
@@ -55,29 +56,51 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
-def _add(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class _Change:
+    """What one account command did: the audit action, detail, and the line printed after it."""
+
+    user: StaffUser
+    action: str
+    done: str
+    detail: Optional[str] = None
+
+
+def _change_account(
+    args: argparse.Namespace, change: Callable[[Session, str], _Change], *, asks_password: bool = False
+) -> int:
+    """Run ``change`` and its audit entry in one transaction; print the outcome or the refusal.
+
+    A password is asked for before the transaction starts, so no lock waits on someone typing.
+    """
     try:
-        password = _read_password(args.password_stdin)
-        with database(Settings.from_env()) as factory, factory.begin() as session:
-            user = staff.create_staff(
-                session=session, username=args.username, password=password, role=args.role
-            )
+        password = _read_password(args.password_stdin) if asks_password else ""
+        with database(args.settings) as factory, factory.begin() as session:
+            result = change(session, password)
             audit.record(
                 session=session,
                 actor=cli_actor(),
-                action="staff.add",
-                target=f"staff:{user.username}",
-                detail=f"role={user.role}",
+                action=result.action,
+                target=f"staff:{result.user.username}",
+                detail=result.detail,
             )
     except staff.StaffError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"created {user.username} ({user.role})")
+    print(result.done)
     return 0
 
 
+def _add(args: argparse.Namespace) -> int:
+    def add(session: Session, password: str) -> _Change:
+        user = staff.create_staff(session=session, username=args.username, password=password, role=args.role)
+        return _Change(user, "staff.add", f"created {user.username} ({user.role})", f"role={user.role}")
+
+    return _change_account(args, add, asks_password=True)
+
+
 def _list(args: argparse.Namespace) -> int:
-    with database(Settings.from_env()) as factory, factory.begin() as session:
+    with database(args.settings) as factory, factory.begin() as session:
         accounts = staff.list_staff(session=session)
     print(f"{'USERNAME':<24} {'ROLE':<9} {'STATUS':<9} LAST LOGIN (UTC)")
     for user in accounts:
@@ -95,37 +118,19 @@ def _find(session: Session, username: str) -> StaffUser:
 
 
 def _set_active(args: argparse.Namespace) -> int:
-    try:
-        with database(Settings.from_env()) as factory, factory.begin() as session:
-            user = _find(session, args.username)
-            staff.set_active(session=session, user=user, active=args.active)
-            audit.record(
-                session=session,
-                actor=cli_actor(),
-                action="staff.enable" if args.active else "staff.disable",
-                target=f"staff:{user.username}",
-            )
-    except staff.StaffError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"{'enabled' if args.active else 'disabled'} {user.username}")
-    return 0
+    def set_active(session: Session, _password: str) -> _Change:
+        user = _find(session, args.username)
+        staff.set_active(session=session, user=user, active=args.active)
+        verb = "enabled" if args.active else "disabled"
+        return _Change(user, "staff.enable" if args.active else "staff.disable", f"{verb} {user.username}")
+
+    return _change_account(args, set_active)
 
 
 def _set_password(args: argparse.Namespace) -> int:
-    try:
-        password = _read_password(args.password_stdin)
-        with database(Settings.from_env()) as factory, factory.begin() as session:
-            user = _find(session, args.username)
-            staff.set_password(session=session, user=user, password=password)
-            audit.record(
-                session=session,
-                actor=cli_actor(),
-                action="staff.set_password",
-                target=f"staff:{user.username}",
-            )
-    except staff.StaffError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"new password set for {user.username}")
-    return 0
+    def set_password(session: Session, password: str) -> _Change:
+        user = _find(session, args.username)
+        staff.set_password(session=session, user=user, password=password)
+        return _Change(user, "staff.set_password", f"new password set for {user.username}")
+
+    return _change_account(args, set_password, asks_password=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 
-from bot.settings import Settings
 from bot.training import ensure_model
 
 
@@ -18,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _train(args: argparse.Namespace) -> int:
-    root = Settings.from_env().project_root
+    root = args.settings.project_root
     try:
         status = ensure_model(root, force=args.force, validate=not args.no_validate)
     except subprocess.CalledProcessError as error:

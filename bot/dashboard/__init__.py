@@ -24,7 +24,7 @@ from bot.dashboard.security import (
     audit_request,
     enforce_login_and_csrf,
 )
-from bot.settings import Settings
+from bot.settings import Settings, process_settings
 from bot.storage import make_engine, make_session_factory
 
 __all__ = ["create_app"]
@@ -40,7 +40,7 @@ def create_app(
     lets tests and the CLI share an engine; otherwise one is made
     from ``settings.database_url``. The schema must exist (``aftercare db upgrade``).
     """
-    settings = settings or Settings.from_env()
+    settings = settings or process_settings()
     session_key = session_key_source(settings)
     config = DashboardConfig.from_settings(settings)
     if session_factory is None:

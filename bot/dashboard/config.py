@@ -1,4 +1,4 @@
-"""Dashboard settings, read from ``Settings.extra`` (the ``AFTERCARE_*`` environment variables)."""
+"""Dashboard settings, built from the typed ``settings.dashboard`` section."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from datetime import timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from bot.alerts.config import flag_from, int_from
-from bot.secrets_store import MIN_SECRET_LENGTH, load_secret
-from bot.settings import Settings
+from bot.secrets_store import load_secret
+from bot.settings import MIN_SECRET_LENGTH, Settings
 from bot.storage.login_throttle import ThrottlePolicy
 
 SESSION_KEY_NAME = "dashboard_session_key"
@@ -36,19 +35,19 @@ class DashboardConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DashboardConfig:
-        extra = settings.extra
+        dashboard = settings.dashboard
         config = cls(
-            https=flag_from(extra, "AFTERCARE_DASHBOARD_HTTPS"),
-            session_lifetime=timedelta(hours=int_from(extra, "AFTERCARE_DASHBOARD_SESSION_HOURS", 8)),
+            https=dashboard.https,
+            session_lifetime=timedelta(hours=dashboard.session_hours),
             throttle=ThrottlePolicy(
-                free_failures=int_from(extra, "AFTERCARE_LOGIN_FREE_FAILURES", 3),
-                base_delay=timedelta(seconds=int_from(extra, "AFTERCARE_LOGIN_DELAY_SECONDS", 2)),
-                max_delay=timedelta(minutes=int_from(extra, "AFTERCARE_LOGIN_MAX_DELAY_MINUTES", 15)),
-                address_free_failures=int_from(extra, "AFTERCARE_LOGIN_ADDRESS_FREE_FAILURES", 20),
-                alert_failures=int_from(extra, "AFTERCARE_LOGIN_ALERT_FAILURES", 5),
+                free_failures=dashboard.login_free_failures,
+                base_delay=timedelta(seconds=dashboard.login_delay_seconds),
+                max_delay=timedelta(minutes=dashboard.login_max_delay_minutes),
+                address_free_failures=dashboard.login_address_free_failures,
+                alert_failures=dashboard.login_alert_failures,
             ),
-            timezone=extra.get("AFTERCARE_TIMEZONE") or "UTC",
-            trusted_proxies=int_from(extra, "AFTERCARE_DASHBOARD_TRUSTED_PROXIES", 0),
+            timezone=dashboard.timezone,
+            trusted_proxies=dashboard.trusted_proxies,
         )
         _ = config.zone  # fail at start-up, not on the first page, if the zone name is wrong
         return config

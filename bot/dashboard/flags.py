@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from bot.dashboard.conversation import flags_by_turn
@@ -53,19 +56,34 @@ def _back(flag_id: int) -> Response:
     return redirect(url_for("flags.show", flag_id=flag_id))
 
 
-@bp.route("/<int:flag_id>/acknowledge", methods=["POST"])
-def acknowledge(flag_id: int) -> Response:
-    """Take an open flag: it stays in the queue, marked as being looked after."""
+def _change_flag(
+    flag_id: int,
+    change: Callable[[Session, Flag], object],
+    action: str,
+    done: str,
+    detail: Optional[str] = None,
+) -> Response:
+    """Apply one status change and its audit entry in a transaction, then say how it went."""
     with transaction() as db:
         flag = db.get(Flag, flag_id) or abort(404)
         try:
-            flags.acknowledge(session=db, flag=flag, by=g.user.username)
+            change(db, flag)
         except flags.InvalidTransitionError:
             flash("invalid_transition", "error")
             return _back(flag_id)
-        record(db, "flag.acknowledge", target=_target(flag_id))
-    flash("flag_acknowledged", "info")
+        record(db, action, target=_target(flag_id), detail=detail)
+    flash(done, "info")
     return _back(flag_id)
+
+
+@bp.route("/<int:flag_id>/acknowledge", methods=["POST"])
+def acknowledge(flag_id: int) -> Response:
+    """Take an open flag: it stays in the queue, marked as being looked after."""
+
+    def take(db: Session, flag: Flag) -> object:
+        return flags.acknowledge(session=db, flag=flag, by=g.user.username)
+
+    return _change_flag(flag_id, take, "flag.acknowledge", "flag_acknowledged")
 
 
 @bp.route("/<int:flag_id>/resolve", methods=["POST"])
@@ -79,29 +97,17 @@ def resolve(flag_id: int) -> Response:
     if len(note) > MAX_NOTE_LENGTH:
         flash("note_too_long", "error")
         return _back(flag_id)
-    with transaction() as db:
-        flag = db.get(Flag, flag_id) or abort(404)
-        try:
-            flags.resolve(session=db, flag=flag, by=g.user.username, outcome=outcome, note=note)
-        except flags.InvalidTransitionError:
-            flash("invalid_transition", "error")
-            return _back(flag_id)
-        # The note stays out of the audit log: it may describe the patient, and audit rows outlive retention.
-        record(db, "flag.resolve", target=_target(flag_id), detail=f"outcome={outcome}")
-    flash("flag_resolved", "info")
-    return _back(flag_id)
+
+    def close(db: Session, flag: Flag) -> object:
+        return flags.resolve(session=db, flag=flag, by=g.user.username, outcome=outcome, note=note)
+
+    # The note stays out of the audit log: it may describe the patient, and audit rows outlive retention.
+    return _change_flag(flag_id, close, "flag.resolve", "flag_resolved", detail=f"outcome={outcome}")
 
 
 @bp.route("/<int:flag_id>/reopen", methods=["POST"])
 def reopen(flag_id: int) -> Response:
     """Put a resolved flag back into the queue."""
-    with transaction() as db:
-        flag = db.get(Flag, flag_id) or abort(404)
-        try:
-            flags.reopen(session=db, flag=flag)
-        except flags.InvalidTransitionError:
-            flash("invalid_transition", "error")
-            return _back(flag_id)
-        record(db, "flag.reopen", target=_target(flag_id))
-    flash("flag_reopened", "info")
-    return _back(flag_id)
+    return _change_flag(
+        flag_id, lambda db, flag: flags.reopen(session=db, flag=flag), "flag.reopen", "flag_reopened"
+    )

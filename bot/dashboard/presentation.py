@@ -16,16 +16,16 @@ from bot.storage.login_throttle import open_alerts
 from bot.storage.masking import mask_identity
 from bot.storage.models import Flag
 from bot.storage.outbox import count_problem_alerts
-from bot.storage.vocabulary import ROLE_ADMIN
+from bot.storage.vocabulary import ROLE_ADMIN, flag_labels
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 
 
 @lru_cache(maxsize=1)
 def messages() -> Dict[str, Dict[str, str]]:
-    """Return the dashboard's sentences and labels, loaded once."""
+    """Return the dashboard's sentences and labels (flag levels and kinds from storage), loaded once."""
     with MESSAGES_FILE.open(encoding="utf-8") as handle:
-        return dict(yaml.safe_load(handle))
+        return {**yaml.safe_load(handle), **flag_labels()}
 
 
 def label(group: str, value: Optional[str]) -> str:

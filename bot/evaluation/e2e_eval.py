@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
+from bot.evaluation.common import share
 from bot.names import UTTER_ESCALATE_EMERGENCY, UTTER_ESCALATE_URGENT
 from bot.settings import PROJECT_ROOT
 from bot.triage import Level
@@ -45,11 +46,11 @@ class E2EReport:
 
     @property
     def recall(self) -> float:
-        return self.escalated / self.red_flags if self.red_flags else 1.0
+        return share(self.escalated, self.red_flags)
 
     @property
     def emergency_recall(self) -> float:
-        return self.emergencies_escalated / self.emergencies if self.emergencies else 1.0
+        return share(self.emergencies_escalated, self.emergencies)
 
 
 def _response_opening(domain: Dict[str, Any], name: str) -> str:

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
-from bot.settings import Settings
+from bot.evaluation.common import evaluation_parser
+from bot.settings import PROJECT_ROOT
 
 #: Intent name FallbackClassifier predicts when no intent is confident enough.
 FALLBACK_INTENT = "nlu_fallback"
@@ -274,12 +275,8 @@ def format_per_intent(results: Sequence[ConfigResult]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """Describe the command line of the NLU evaluation."""
-    parser = argparse.ArgumentParser(
-        prog="aftercare eval nlu",
-        description="Train NLU-only models per config and compare them on the held-out set.",
-    )
-    add_arguments(parser)
-    return parser
+    description = "Train NLU-only models per config and compare them on the held-out set."
+    return evaluation_parser("aftercare eval nlu", description, add_arguments)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -300,7 +297,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation described by parsed ``args``; return an exit code."""
-    root = Settings.from_env().project_root
+    root = PROJECT_ROOT
     configs = list(args.configs) if args.configs else [root / name for name in DEFAULT_CONFIGS]
     heldout_path = args.heldout or root / DEFAULT_HELDOUT
     nlu_data = args.nlu or root / DEFAULT_NLU_DATA

@@ -15,20 +15,12 @@ from typing import Any, Dict, Mapping
 
 from bot.knowledge.errors import KnowledgeError, Problem, fail
 from bot.knowledge.yaml_files import display_path, read_yaml
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, process_settings
 
 logger = logging.getLogger(__name__)
 
 EXAMPLE_FILE_NAME = "clinic.example.yml"
 SHIPPED_EXAMPLE = PROJECT_ROOT / "knowledge" / EXAMPLE_FILE_NAME
-
-# Environment variables (as collected in ``Settings.extra``) that override single fields,
-# so a deployment can change a number without editing files.
-ENV_OVERRIDES: Mapping[str, str] = {
-    "AFTERCARE_CLINIC_NAME": "clinic_name",
-    "AFTERCARE_CLINIC_PHONE": "phone",
-    "AFTERCARE_EMERGENCY_NUMBER": "emergency_number",
-}
 
 # Field name in clinic.yml -> placeholder name usable in answers.
 PLACEHOLDERS: Mapping[str, str] = {
@@ -149,15 +141,11 @@ def load_clinic_settings(settings: Settings) -> ClinicSettings:
             )
         logger.warning("Clinic file %s not found; using the example clinic %s", settings.clinic_file, shown)
     clinic = load_clinic_file(path, shown_as=shown, is_example=is_example)
-    overrides: Dict[str, Any] = {
-        field_name: value.strip()
-        for env_name, field_name in ENV_OVERRIDES.items()
-        if (value := settings.extra.get(env_name, "")).strip()
-    }
+    overrides: Dict[str, Any] = settings.clinic.as_fields()
     return replace(clinic, **overrides) if overrides else clinic
 
 
 @lru_cache(maxsize=1)
 def get_clinic_settings() -> ClinicSettings:
     """Return the process-wide clinic settings, loaded on first use."""
-    return load_clinic_settings(Settings.from_env())
+    return load_clinic_settings(process_settings())

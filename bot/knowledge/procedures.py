@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, Tuple
 from bot.knowledge.clinic import ClinicSettings, get_clinic_settings
 from bot.knowledge.errors import KnowledgeError, Problem
 from bot.knowledge.yaml_files import display_path, read_yaml
-from bot.settings import Settings
+from bot.settings import process_settings
 
 logger = logging.getLogger(__name__)
 
@@ -396,7 +396,7 @@ def get_procedures() -> Procedures:
     course (the action server refuses to start then anyway): a ``course: clinic`` procedure then
     follows the documented course, with one logged line.
     """
-    settings = Settings.from_env()
+    settings = process_settings()
     try:
         return procedures_for_clinic(settings.knowledge_dir, get_clinic_settings())
     except KnowledgeError:

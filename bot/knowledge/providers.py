@@ -13,7 +13,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.clinic import get_clinic_settings
 from bot.knowledge.loader import load_knowledge_base, read_domain_intents
 from bot.knowledge.procedures import procedures_for_clinic
-from bot.settings import Settings
+from bot.settings import Settings, process_settings
 
 DOMAIN_FILE = "domain.yml"
 
@@ -29,6 +29,6 @@ def domain_intents(settings: Settings) -> Set[str] | None:
 @lru_cache(maxsize=1)
 def get_knowledge_base() -> KnowledgeBase:
     """Return the process-wide knowledge base (with the clinic's courses), loaded on first use."""
-    settings = Settings.from_env()
+    settings = process_settings()
     procedures = procedures_for_clinic(settings.knowledge_dir, get_clinic_settings())
     return load_knowledge_base(settings.knowledge_dir, domain_intents(settings), procedures)

@@ -17,7 +17,7 @@ from typing import Any, List, Optional
 
 from bot.launch import prepare_process
 from bot.secrets_store import load_secret
-from bot.settings import Settings
+from bot.settings import process_settings
 
 SECRET_HEADER = "X-Aftercare-Action-Secret"
 SECRET_NAME = "action_server_secret"
@@ -68,8 +68,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--port", type=int, default=None, help="port (default: ACTION_PORT, else 5055)")
     parser.add_argument("--actions", default="actions", help="package with the actions")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    secret = load_secret(SECRET_NAME, var_dir=settings.var_dir, env=settings.extra)
+    settings = process_settings()
+    secret = load_secret(SECRET_NAME, var_dir=settings.var_dir, env=settings.pinned_secrets)
 
     from rasa_sdk import utils
 

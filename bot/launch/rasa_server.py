@@ -12,21 +12,14 @@ import sys
 from typing import Any, List, Optional
 
 from bot.launch import prepare_process
-from bot.settings import Settings
+from bot.settings import ChannelSettings, Settings, process_settings
 
-ACTION_TIMEOUT_VARIABLE = "AFTERCARE_ACTION_TIMEOUT"
-DEFAULT_ACTION_TIMEOUT = 5.0
+DEFAULT_ACTION_TIMEOUT = ChannelSettings.action_timeout
 
 
 def action_timeout(settings: Settings) -> float:
     """Seconds Rasa waits for one action-server call (``AFTERCARE_ACTION_TIMEOUT``, default 5)."""
-    raw = settings.extra.get(ACTION_TIMEOUT_VARIABLE)
-    if not raw:
-        return DEFAULT_ACTION_TIMEOUT
-    value = float(raw)
-    if value <= 0:
-        raise ValueError(f"{ACTION_TIMEOUT_VARIABLE} must be a positive number of seconds")
-    return value
+    return settings.channels.action_timeout
 
 
 def apply_action_timeout(seconds: float) -> None:
@@ -84,7 +77,7 @@ def rasa_arguments(token: str, arguments: List[str]) -> List[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     """Serve Rasa in this process; arguments are passed on to ``rasa run``."""
     prepare_process()
-    settings = Settings.from_env()
+    settings = process_settings()
     if not settings.rasa_auth_token:
         print("error: RASA_AUTH_TOKEN is not set", file=sys.stderr)
         return 2

@@ -10,17 +10,16 @@ SafetyPolicy, which decides whether a date is about the treatment (``bot.treatme
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.dates import find_days_mentions
+from bot.rasa_components.creation import CreatedFromConfig
 from bot.triage.config import default_config
 from bot.triage.measures import TemperatureReader
 
@@ -43,19 +42,11 @@ def find_temperatures(text: str) -> List[Dict[str, Any]]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
+class RuleEntityExtractor(CreatedFromConfig, GraphComponent, EntityExtractorMixin):
     """Add ``days_since`` (whole days, relative to today) and ``temperature`` (°C) entities."""
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> RuleEntityExtractor:
-        """Create the extractor (see the parent class)."""
-        return cls()
+    def __init__(self, config: Optional[Dict[str, Any]] = None) -> None:
+        """Nothing to configure: the rules are fixed."""
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Append rule-based entities to each message."""

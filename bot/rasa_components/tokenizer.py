@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 import spacy
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.rasa_components.creation import CreatedFromConfig
+
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
-class BlankSpacyTokenizer(Tokenizer):
+class BlankSpacyTokenizer(CreatedFromConfig, Tokenizer):
     """Split text with ``spacy.blank("en")``, which handles contractions and punctuation well.
 
     Rasa's stock ``SpacyTokenizer`` needs a downloaded model (``SpacyNLP``); the blank
@@ -34,17 +33,6 @@ class BlankSpacyTokenizer(Tokenizer):
     def __init__(self, config: Dict[str, Any]) -> None:
         super().__init__(config)
         self._nlp = spacy.blank("en")
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> BlankSpacyTokenizer:
-        """Create the tokenizer (see the parent class)."""
-        return cls(config)
 
     @staticmethod
     def required_packages() -> List[str]:

@@ -11,12 +11,12 @@ import logging
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, Tuple, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -35,6 +35,7 @@ WRITE_ATTEMPTS = 4
 _TRANSIENT_MESSAGES = ("database is locked", "database table is locked", "busy", "unable to open database")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def utcnow() -> datetime:
@@ -160,3 +161,20 @@ def run_write(
             )
             pause(backoff_s * (2 ** (attempt - 1)))
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def insert_unless_taken(session: Session, row: R, existing: Callable[[], Optional[R]]) -> Tuple[R, bool]:
+    """Insert ``row`` in a savepoint; if a unique key says another writer was first, return theirs.
+
+    Returns ``(row, True)`` when ours went in, ``(existing(), False)`` after a clash. Inserting
+    first (reading only on a clash) keeps SQLite from failing a read-then-write transaction.
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = existing()
+        if found is None:
+            raise
+        return found, False
+    return row, True

@@ -11,10 +11,9 @@ from datetime import datetime
 from typing import List, Optional
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.storage.db import utcnow
+from bot.storage.db import insert_unless_taken, utcnow
 from bot.storage.models import Flag
 from bot.storage.outbox import enqueue_alerts
 from bot.storage.vocabulary import (
@@ -109,31 +108,35 @@ def raise_flag(
             created_at=now,
             updated_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(flag)
-        except IntegrityError:
-            # Another writer flagged this conversation between our read and our insert.
-            existing = unresolved_flag(session=session, conversation_id=conversation_id, kind=kind)
-            if existing is None:
-                raise
-        else:
+        # Another writer may flag this conversation between our read and our insert.
+        current, inserted = insert_unless_taken(
+            session,
+            flag,
+            lambda: unresolved_flag(session=session, conversation_id=conversation_id, kind=kind),
+        )
+        if inserted:
             if level in ALERT_LEVELS:
                 enqueue_alerts(session=session, flag=flag, event="created", now=now)
             return flag
+        existing = current
     if LEVEL_SEVERITY[level] > LEVEL_SEVERITY[existing.level]:
-        existing.level = level
-        existing.reason = reason
-        existing.rule = rule
-        existing.matched_text = matched_text
-        existing.message = message
-        existing.updated_at = now
-        if existing.status == STATUS_ACKNOWLEDGED:
-            existing.status = STATUS_OPEN
+        reopened = STATUS_OPEN if existing.status == STATUS_ACKNOWLEDGED else existing.status
+        _change(existing, now, level=level, reason=reason, rule=rule, matched_text=matched_text)
+        _change(existing, now, message=message, status=reopened)
         session.flush()
         if level in ALERT_LEVELS:
             enqueue_alerts(session=session, flag=existing, event="raised", now=now)
     return existing
+
+
+def _change(flag: Flag, now: datetime, **columns: object) -> Flag:
+    """Set ``columns`` on ``flag`` and stamp ``updated_at``; a misspelt column fails, not hides."""
+    for name, value in columns.items():
+        if name not in Flag.__table__.columns:
+            raise AttributeError(f"aftercare_flags has no column {name!r}")
+        setattr(flag, name, value)
+    flag.updated_at = now
+    return flag
 
 
 def acknowledge(*, session: Session, flag: Flag, by: str, now: Optional[datetime] = None) -> Flag:
@@ -141,12 +144,9 @@ def acknowledge(*, session: Session, flag: Flag, by: str, now: Optional[datetime
     if flag.status != STATUS_OPEN:
         raise InvalidTransitionError(f"cannot acknowledge a {flag.status} flag")
     now = now or utcnow()
-    flag.status = STATUS_ACKNOWLEDGED
-    flag.assignee = by
-    flag.acknowledged_by = by
-    flag.acknowledged_at = now
-    flag.updated_at = now
-    return flag
+    return _change(
+        flag, now, status=STATUS_ACKNOWLEDGED, assignee=by, acknowledged_by=by, acknowledged_at=now
+    )
 
 
 def resolve(
@@ -165,15 +165,11 @@ def resolve(
         raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
     now = now or utcnow()
     if flag.acknowledged_at is None:
-        flag.acknowledged_by = by
-        flag.acknowledged_at = now
-    flag.status = STATUS_RESOLVED
-    flag.outcome = outcome
-    flag.note = (note or "").strip() or None
-    flag.resolved_by = by
-    flag.resolved_at = now
-    flag.updated_at = now
-    return flag
+        _change(flag, now, acknowledged_by=by, acknowledged_at=now)
+    note = (note or "").strip() or None
+    return _change(
+        flag, now, status=STATUS_RESOLVED, outcome=outcome, note=note, resolved_by=by, resolved_at=now
+    )
 
 
 def reopen(*, session: Session, flag: Flag, now: Optional[datetime] = None) -> Flag:
@@ -187,13 +183,9 @@ def reopen(*, session: Session, flag: Flag, now: Optional[datetime] = None) -> F
     newer = unresolved_flag(session=session, conversation_id=flag.conversation_id, kind=flag.kind)
     if newer is not None:
         raise InvalidTransitionError(f"flag {newer.id} is already open for this conversation")
-    now = now or utcnow()
-    flag.status = STATUS_OPEN
-    flag.outcome = None
-    flag.resolved_by = None
-    flag.resolved_at = None
-    flag.updated_at = now
-    return flag
+    return _change(
+        flag, now or utcnow(), status=STATUS_OPEN, outcome=None, resolved_by=None, resolved_at=None
+    )
 
 
 def flags_for_conversation(*, session: Session, conversation_id: str) -> List[Flag]:

@@ -30,10 +30,9 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.storage.db import utcnow
+from bot.storage.db import insert_unless_taken, utcnow
 from bot.storage.models import Base
 from bot.storage.types import UTCDateTime
 from bot.storage.vocabulary import sql_in
@@ -146,15 +145,9 @@ def record_delivery(
         attempts=0,
         received_at=now or utcnow(),
     )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except IntegrityError:
-        existing = find_entry(session=session, channel=channel, message_id=message_id)
-        if existing is None:
-            raise
-        return existing, False
-    return entry, True
+    return insert_unless_taken(
+        session, entry, lambda: find_entry(session=session, channel=channel, message_id=message_id)
+    )
 
 
 def find_entry(*, session: Session, channel: str, message_id: str) -> Optional[InboxEntry]:

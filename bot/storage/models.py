@@ -61,13 +61,9 @@ class Base(metaclass=DeclarativeMeta):
     __init__ = mapper_registry.constructor
 
 
-class Flag(Base):
-    """A conversation that staff should look at, and what they did about it."""
+class FlagDetails:
+    """What a flag is about: shared by the flag and the flag still owed for a message."""
 
-    __tablename__ = "aftercare_flags"
-
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
     channel = Column(String(64), nullable=False)
     channel_user_id = Column(String(255), nullable=True)
     level = Column(String(16), nullable=False)
@@ -76,6 +72,15 @@ class Flag(Base):
     rule = Column(String(128), nullable=False)
     matched_text = Column(Text, nullable=False)
     message = Column(Text, nullable=False)
+
+
+class Flag(FlagDetails, Base):
+    """A conversation that staff should look at, and what they did about it."""
+
+    __tablename__ = "aftercare_flags"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
     status = Column(String(16), nullable=False, default=STATUS_OPEN)
     outcome = Column(String(32), nullable=True)
     note = Column(Text, nullable=True)

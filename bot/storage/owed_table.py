@@ -6,10 +6,10 @@ an import cycle through ``bot.storage.flags``.
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, UniqueConstraint
 
 from bot.storage.db import utcnow
-from bot.storage.models import AlertOutbox, Base
+from bot.storage.models import AlertOutbox, Base, FlagDetails
 from bot.storage.types import UTCDateTime
 from bot.storage.vocabulary import FLAG_KINDS, sql_in
 
@@ -20,7 +20,7 @@ BY_ACTION = "action"
 BY_RECONCILER = "reconciler"
 
 
-class OwedFlag(Base):
+class OwedFlag(FlagDetails, Base):
     """One flag owed for one patient message, and who settled it."""
 
     __tablename__ = "aftercare_owed_flags"
@@ -28,14 +28,6 @@ class OwedFlag(Base):
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(255), nullable=False)
     turn_key = Column(String(128), nullable=False)
-    kind = Column(String(16), nullable=False)
-    channel = Column(String(64), nullable=False)
-    channel_user_id = Column(String(255), nullable=True)
-    level = Column(String(16), nullable=False)
-    reason = Column(Text, nullable=False)
-    rule = Column(String(128), nullable=False)
-    matched_text = Column(Text, nullable=False)
-    message = Column(Text, nullable=False)
     status = Column(String(16), nullable=False, default=OWED)
     flag_id = Column(Integer, ForeignKey("aftercare_flags.id", ondelete="CASCADE"), nullable=True, index=True)
     settled_by = Column(String(16), nullable=True)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from enum import Enum
+from functools import lru_cache
+from pathlib import Path
 from typing import Dict, Tuple
+
+import yaml
+
+LABELS_FILE = Path(__file__).with_name("labels.yml")
 
 
 class FlagKind(str, Enum):
@@ -49,3 +55,10 @@ def sql_in(column: str, values: Tuple[str, ...]) -> str:
     """Return a CHECK constraint body limiting ``column`` to ``values``."""
     quoted = ", ".join(f"'{value}'" for value in values)
     return f"{column} IN ({quoted})"
+
+
+@lru_cache(maxsize=1)
+def flag_labels() -> Dict[str, Dict[str, str]]:
+    """Return what staff read for each flag level and kind (``levels`` and ``kinds``), loaded once."""
+    with LABELS_FILE.open(encoding="utf-8") as handle:
+        return {group: dict(words) for group, words in yaml.safe_load(handle).items()}

@@ -20,7 +20,7 @@ PATIENT_MESSAGE = "my throat is swelling and my number is 07700900123"
 
 def config(**extra: str) -> AlertConfig:
     return AlertConfig.from_settings(
-        Settings(extra={"AFTERCARE_DASHBOARD_URL": "https://review.clinic.example/", **extra})
+        Settings.from_env({"AFTERCARE_DASHBOARD_URL": "https://review.clinic.example/", **extra})
     )
 
 

@@ -40,7 +40,15 @@ def test_no_sentence_duplicates_a_domain_response():
     assert not responses & set(ours)
 
 
-@pytest.mark.parametrize("broken", ["media_reply", "media_names", "fallback_values", "widget"])
+def test_clinic_fallbacks_are_the_domain_slots_initial_values():
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    texts = load_channel_texts()
+    for key in ("clinic_name", "clinic_phone", "emergency_number"):
+        assert texts.fallback_values[key] == domain["slots"][key]["initial_value"]
+    assert "fallback_values" not in yaml.safe_load(MESSAGES_FILE.read_text())
+
+
+@pytest.mark.parametrize("broken", ["media_reply", "media_names", "widget"])
 def test_a_missing_section_is_refused(broken):
     data = yaml.safe_load(MESSAGES_FILE.read_text())
     del data[broken]

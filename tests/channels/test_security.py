@@ -102,7 +102,7 @@ def _settings(tmp_path, environment="development") -> Settings:
 
 
 def test_configured_widget_secret_is_used(tmp_path):
-    assert widget_secret(_settings(tmp_path), "a" * 20) == b"a" * 20
+    assert widget_secret(_settings(tmp_path), "a" * 32) == b"a" * 32
     assert not (tmp_path / "secrets" / "widget_session_secret").exists()
 
 

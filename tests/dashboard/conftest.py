@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Dict, Iterator, Optional
 
@@ -38,12 +39,8 @@ def session_factory(engine: Engine) -> sessionmaker:
 
 
 def make_settings(database_url: str, **extra: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        environment="test",
-        secret_key=SECRET,
-        extra={"AFTERCARE_DASHBOARD_URL": "https://dashboard.example", **extra},
-    )
+    env = {"AFTERCARE_DASHBOARD_URL": "https://dashboard.example", **extra}
+    return replace(Settings.from_env(env), database_url=database_url, environment="test", secret_key=SECRET)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Dict
 
@@ -27,11 +27,11 @@ def _settings(tmp_path: Path, clinic_yml: Dict[str, object] | None = None, **ext
     knowledge.mkdir(exist_ok=True)
     if clinic_yml is not None:
         (knowledge / "clinic.yml").write_text(yaml.safe_dump(clinic_yml), encoding="utf-8")
-    return Settings(
+    return replace(
+        Settings.from_env(extra),
         project_root=tmp_path,
         knowledge_dir=knowledge,
         clinic_file=knowledge / "clinic.yml",
-        extra=extra,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import List, Set
@@ -11,7 +12,7 @@ import pytest
 from bot.knowledge import ClinicSettings, KnowledgeBase
 from bot.knowledge.originality import copied_runs
 from bot.knowledge.providers import domain_intents as settings_domain_intents
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from tests.knowledge.conftest import ESCALATION_INTENTS, PATIENT_QUESTION_INTENTS
 
 SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
@@ -82,10 +83,7 @@ def test_answer_carries_sources_and_titles(kb: KnowledgeBase, example_clinic: Cl
 
 
 def _seed_texts() -> List[str]:
-    settings = Settings.from_env()
-    folder = Path(
-        settings.extra.get("AFTERCARE_SEEDS_DIR", settings.project_root.parent / "shared" / "seeds")
-    )
+    folder = Path(os.environ.get("AFTERCARE_SEEDS_DIR") or PROJECT_ROOT.parent / "shared" / "seeds")
     return [path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.txt"))]
 
 
