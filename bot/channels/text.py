@@ -13,7 +13,7 @@ _COMMAND_PREFIX = re.compile(r"^[\s/]+")
 
 # Characters no database or JSON encoder downstream should ever see: NUL and other C0 controls
 # except tab and newlines (PostgreSQL refuses NUL in text).
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
