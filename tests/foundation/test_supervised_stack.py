@@ -183,6 +183,7 @@ def test_logs_hold_no_patient_data_when_an_action_fails(stack: Stack):
         with sqlite3.connect(_database(stack)) as connection:
             connection.execute("ALTER TABLE aftercare_flags_away RENAME TO aftercare_flags")
     log = stack.log.getvalue()
-    assert "<redacted>" in log
+    # The failed write is logged with its error class only; the redaction filter itself (which
+    # masks what Rasa and libraries would print) is exercised in test_log_privacy.py.
     for secret in (phone, "7700900123", "7700 900123", email, symptom, sender, "447700900456", "burning"):
         assert secret not in log, secret
