@@ -24,7 +24,7 @@ from tests.chaos.client import ESCALATIONS, PROVIDERS, Delivery, Patient, provid
 from tests.chaos.report import Row
 from tests.chaos.stack import ChaosStack
 
-RECOVERY_SECONDS = float(os.environ.get("CHAOS_RECOVERY_SECONDS", "75"))
+RECOVERY_SECONDS = float(os.environ.get("CHAOS_RECOVERY_SECONDS", "120"))
 # How long owed work (a replayed inbox entry, an owed flag) may take to appear after recovery.
 OUTCOME_SECONDS = float(os.environ.get("CHAOS_OUTCOME_SECONDS", "60"))
 TEXT_KEY = 120  # a long message is recognised by its beginning (channels may cap the rest)

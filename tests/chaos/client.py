@@ -41,7 +41,7 @@ WEBHOOKS = {
     "rest": "/webhooks/rest/webhook",
 }
 CLIENT_TIMEOUT = 30.0  # a provider, proxy or browser stops waiting for an answer after this long
-RETRY_WINDOW = 75.0  # and keeps retrying this long (longer than the 60 s a server may be down)
+RETRY_WINDOW = 150.0  # and keeps retrying this long (longer than a server may be down)
 
 RED_FLAGS = {
     "urgent": "I have a fever",

@@ -23,6 +23,7 @@ from bot.settings import PROJECT_ROOT
 from bot.supervisor import is_up
 from tests.channels.conftest import PUBLIC_URL, SECRETS
 from tests.channels.fake_providers import FakeProviders
+from tests.chaos.report import note_cold_start
 from tests.stack import free_port
 
 SERVERS = ("actions", "rasa", "dashboard")
@@ -143,6 +144,7 @@ class ChaosStack:
         """Start ``aftercare run`` and wait (bounded) until every server answers."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        launched = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "run", "--no-train"],
             cwd=str(PROJECT_ROOT),
@@ -156,6 +158,7 @@ class ChaosStack:
             tail = self.log_tail()
             self.stop()
             raise RuntimeError("aftercare run did not come up:\n" + tail)
+        note_cold_start(time.monotonic() - launched)
         self._remember_pids()
         if self.poller is None:
             self.poller = HealthPoller(self.health_urls)
