@@ -10,6 +10,7 @@ none, and the registry entry ``bot.channels.config`` builds the credentials file
 
 from __future__ import annotations
 
+import abc
 import logging
 from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Mapping, Optional, Tuple
 
@@ -33,7 +34,7 @@ def button_lines(text: str, titles: List[str]) -> str:
     return "\n".join([text, *(f"• {title}" for title in titles)])
 
 
-class ProviderInput(NamedInputChannel):
+class ProviderInput(NamedInputChannel, metaclass=abc.ABCMeta):
     """A provider webhook at ``/webhooks/<CHANNEL>/webhook`` with durable, ordered, once-only handling."""
 
     # credential key -> environment variable; the channel runs only when all are set
@@ -65,13 +66,13 @@ class ProviderInput(NamedInputChannel):
 
     # -- what each provider declares ---------------------------------------------------------
 
+    @abc.abstractmethod
     def read(self, request: Request, body: bytes) -> List[Inbound]:
         """Authenticate (``RequestError`` 403) and parse (400) one delivery."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def text_request(self, recipient: str, text: str) -> ProviderRequest:
         """The call that sends one piece of text (at most ``MAX_TEXT`` characters)."""
-        raise NotImplementedError
 
     def button_requests(self, recipient: str, text: str, titles: List[str]) -> List[ProviderRequest]:
         """The calls that send a text with choices; by default the choices as lines of text."""
@@ -85,9 +86,9 @@ class ProviderInput(NamedInputChannel):
         """Calls owed as soon as a message is accepted; none by default."""
         return []
 
+    @abc.abstractmethod
     async def deliver(self, request: Mapping[str, Any]) -> Delivery:
         """Make one queued call."""
-        raise NotImplementedError
 
     def acknowledge(self) -> HTTPResponse:
         """What the provider gets back once its delivery is written down."""
