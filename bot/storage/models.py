@@ -7,6 +7,7 @@ tracker store (which owns ``events``) without clashing.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Dict
 
 from sqlalchemy import (
     DDL,
@@ -72,6 +73,15 @@ class FlagDetails:
     rule = Column(String(128), nullable=False)
     matched_text = Column(Text, nullable=False)
     message = Column(Text, nullable=False)
+
+    def details(self) -> Dict[str, Any]:
+        """Return these columns by name: what ``raise_flag`` needs to write the same flag."""
+        return {name: getattr(self, name) for name in FLAG_DETAIL_COLUMNS}
+
+
+FLAG_DETAIL_COLUMNS = (
+    "channel", "channel_user_id", "level", "kind", "reason", "rule", "matched_text", "message"
+)
 
 
 class Flag(FlagDetails, Base):

@@ -149,18 +149,10 @@ def settle_owed(
         raise LookupError("no owed flag for this message")
     if claimed != 1:
         return Settlement(row.flag_id, wrote_flag=False)
+    # The flag is dated when the patient was escalated, not when a reconciler caught up with
+    # it: response-time deadlines and the queue order run from that moment.
     flag = raise_flag(
-        session=session,
-        conversation_id=row.conversation_id,
-        channel=row.channel,
-        channel_user_id=row.channel_user_id,
-        level=row.level,
-        kind=row.kind,
-        reason=row.reason,
-        rule=row.rule,
-        matched_text=row.matched_text,
-        message=row.message,
-        now=now,
+        session=session, conversation_id=row.conversation_id, now=row.created_at, **row.details()
     )
     row.flag_id = flag.id
     session.flush()

@@ -181,3 +181,15 @@ def test_a_worse_turn_raises_the_flag_and_alerts_again_a_same_level_turn_does_no
         alerts = [(a.event, a.level) for a in session.execute(select(AlertOutbox)).scalars()]
     assert flag.level == "urgent"
     assert sorted(alerts) == [("raised", "urgent"), ("raised", "urgent")]
+
+
+def test_a_reconciled_flag_is_dated_when_the_patient_was_escalated(session_factory, tmp_path):
+    """Queue order and response-time deadlines run from the escalation, not the catch-up."""
+    OwedFlagRecorder(lambda: session_factory, journal_path(tmp_path)).record(_owed())
+    with session_factory.begin() as session:
+        owed_at = session.execute(select(OwedFlag)).scalar_one().created_at
+    reconcile_once(
+        session_factory, journal_path(tmp_path), now=owed_at + timedelta(minutes=20), grace=NO_GRACE
+    )
+    with session_factory.begin() as session:
+        assert session.execute(select(Flag)).scalar_one().created_at == owed_at
