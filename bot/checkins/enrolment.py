@@ -40,12 +40,16 @@ class EnrolmentError(ValueError):
 
 @dataclass(frozen=True)
 class EnrolmentRequest:
-    """Who to enrol: channel, address, procedure id (None: the default days) and treatment date."""
+    """Who to enrol: channel, address, procedure id (None: the default days) and treatment date.
+
+    ``conversation_id`` is given instead of a typed address when the patient enrols in chat.
+    """
 
     channel: str
     address: str
     procedure: Optional[str]
     treatment_date: date
+    conversation_id: Optional[str] = None
 
 
 def enrol(
@@ -64,7 +68,7 @@ def enrol(
     a patient follows one treatment at a time. Check-ins already due at enrolment are marked
     skipped, never sent late.
     """
-    conversation = conversation_for(request.channel, request.address)
+    conversation = request.conversation_id or conversation_for(request.channel, request.address)
     for previous in active_enrolments(session=session, conversation_id=conversation):
         cancel(session=session, enrolment=previous, now=now, reason=CANCEL_REPLACED)
     enrolment = Enrolment(
