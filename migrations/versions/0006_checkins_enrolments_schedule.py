@@ -1,7 +1,7 @@
 """Check-ins: enrolments with consent, the schedule of check-ins, and contact preferences (STOP).
 
 Revision ID: 0006_checkins
-Revises: 0005_safetycore
+Revises: 0006_takeover
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_checkins"
-down_revision = "0005_safetycore"
+down_revision = "0006_takeover"  # relinked after merging takeover (was 0005_safetycore)
 branch_labels = None
 depends_on = None
 
