@@ -82,3 +82,42 @@ def is_opted_out(*, session: Session, conversation_id: str) -> bool:
         select(ContactPreference.opted_out).where(ContactPreference.conversation_id == conversation_id)
     ).scalar_one_or_none()
     return bool(value)
+
+
+INBOX_LOOKBACK = 50
+SYSTEM_ACTOR = "system:checkins"
+
+
+def honour_inbox_commands(*, session: Session, conversation_id: str) -> bool:
+    """Apply a bare STOP or START the patient sent that is not on record yet; return whether opted out.
+
+    The chat records STOP through the classifier and an action; this reads the channel inbox
+    itself, so a STOP is honoured by the next send even if that path failed (action server or
+    classifier). Only messages received after the last recorded change count, newest first.
+    The change is stamped with the real time, like the inbox entries it is compared with.
+    """
+    from bot.storage.db import utcnow
+    from bot.storage.inbox import InboxEntry
+
+    preference = session.execute(
+        select(ContactPreference).where(ContactPreference.conversation_id == conversation_id)
+    ).scalar_one_or_none()
+    statement = select(InboxEntry).where(InboxEntry.conversation_id == conversation_id)
+    if preference is not None:
+        statement = statement.where(InboxEntry.received_at > preference.changed_at)
+    entries = session.execute(statement.order_by(InboxEntry.id.desc()).limit(INBOX_LOOKBACK)).scalars()
+    for entry in entries:
+        data = entry.data if isinstance(entry.data, dict) else {}
+        command = command_in(data.get("text") if isinstance(data.get("text"), str) else None)
+        if command is not None:
+            opted_out = command is Command.STOP
+            if preference is None or bool(preference.opted_out) != opted_out:
+                set_opted_out(
+                    session=session,
+                    conversation_id=conversation_id,
+                    opted_out=opted_out,
+                    actor=SYSTEM_ACTOR,
+                    now=utcnow(),
+                )
+            return opted_out
+    return bool(preference.opted_out) if preference is not None else False

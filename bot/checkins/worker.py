@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.checkins.content import CheckinContent, CheckinText
-from bot.checkins.optout import is_opted_out
+from bot.checkins.optout import honour_inbox_commands
 from bot.settings import CheckinSettings
 from bot.storage.checkins import (
     CHECKIN_SCHEDULED,
@@ -137,7 +137,7 @@ class CheckinWorker:
             return None
         if now - row.due_at > timedelta(hours=self.settings.grace_hours):
             return self._close(row, CHECKIN_SKIPPED, SKIPPED_LATE, now)
-        if is_opted_out(session=session, conversation_id=enrolment.conversation_id):
+        if honour_inbox_commands(session=session, conversation_id=enrolment.conversation_id):
             return self._close(row, CHECKIN_SKIPPED, SKIPPED_OPTED_OUT, now)
         message = self.content.render(row.day, self.clinic_values)
         key = f"checkin:{row.id}"
