@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Iterable, List, Optional, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.checkins.addresses import conversation_for
 from bot.checkins.schedule import due_times
@@ -123,7 +123,9 @@ def active_enrolments(*, session: Session, conversation_id: str) -> List[Enrolme
 
 def list_enrolments(*, session: Session, limit: int = 200) -> List[Enrolment]:
     """Every enrolment, newest first (the staff view and ``aftercare patients list``)."""
-    statement = select(Enrolment).order_by(Enrolment.id.desc()).limit(limit)
+    statement = (
+        select(Enrolment).options(selectinload(Enrolment.checkins)).order_by(Enrolment.id.desc()).limit(limit)
+    )
     return list(session.execute(statement).scalars())
 
 
