@@ -94,7 +94,11 @@ class CheckinWorker:
         now = now or utcnow()
         report = RoundReport()
         for row_id in self._due_ids(now):
-            outcome = run_write(self.factory, functools.partial(self._handle, row_id=row_id, now=now))
+            try:
+                outcome = run_write(self.factory, functools.partial(self._handle, row_id=row_id, now=now))
+            except Exception as error:  # one bad row must not hold up the others; it is retried
+                logger.error("Check-in %s could not be queued (%s)", row_id, type(error).__name__)
+                continue
             if outcome == CHECKIN_SENT:
                 report.sent.append(row_id)
             elif outcome == SKIPPED_LATE:

@@ -206,3 +206,16 @@ def test_no_response_item_for_staff_after_the_last_check_in(factory, content, pr
     assert [(f.conversation_id, f.kind, f.level, f.rule) for f in flags] == [
         (CONVERSATION, "handoff", "handoff", "checkin_no_response")
     ]
+
+
+def test_one_row_that_cannot_be_queued_does_not_hold_up_the_others(
+    factory, london, content, procedures
+) -> None:
+    broken = _enrol(factory, london, procedures)
+    _enrol(factory, london, procedures, to="+447700900999")
+    with factory.begin() as session:  # a conversation id no channel can send to
+        session.get(enrolments.Enrolment, broken).conversation_id = "fax:123"
+    report = _worker(factory, london, content).run_once(DAY1)
+    assert len(report.sent) == 1
+    assert [row.conversation_id for row in _outbound(factory)] == ["twilio:+447700900999"]
+    assert _statuses(factory).count("1:scheduled") == 1  # the broken one waits, to be retried
