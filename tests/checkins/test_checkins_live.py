@@ -17,9 +17,10 @@ import signal
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -120,9 +121,11 @@ def _consent(database_url: str, conversation: str) -> List[tuple]:
         engine.dispose()
 
 
-def _worker_pid(channels: ChannelStack) -> int:
+def _worker_pid(channels: ChannelStack) -> Optional[int]:
+    """The running check-in worker's process id (None while the supervisor restarts it)."""
     [service] = [s for s in channels.stack.supervisor.services if s.name == "checkins"]
-    assert service.process is not None and service.process.poll() is None
+    if service.process is None or service.process.poll() is not None:
+        return None
     return int(service.process.pid)
 
 
@@ -149,33 +152,34 @@ def test_enrol_check_in_on_days_1_3_7_escalate_a_reply_and_stop(live) -> None:  
     channels, clock = live
     patient = f"+4477009{random.randint(10_000, 99_999)}"
     conversation = f"twilio:{patient}"
+    # Enrolment runs on the real clock: a treatment tomorrow keeps every check-in in the future.
+    treated = (datetime.now(timezone.utc) + timedelta(days=1)).date()
     enrolled = subprocess.run(
         [sys.executable, "-m", "bot.cli", "patients", "enroll", "--channel", "twilio", "--to", patient]
-        + ["--procedure", "dermapen", "--date", "2026-12-01", "--consent"],
+        + ["--procedure", "dermapen", "--date", treated.isoformat(), "--consent"],
         env=channels.stack.env,
         cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert "day 1: 2026-12-02 10:00 scheduled" in enrolled.stdout  # clinic local time
+    day = {n: treated + timedelta(days=n) for n in (1, 3, 7)}
+    assert f"day 1: {day[1].isoformat()} 10:00 scheduled" in enrolled.stdout  # clinic local time
     assert patient not in enrolled.stdout  # masked
+    due = {n: datetime.combine(day[n], time(10, 0), tzinfo=ZoneInfo(ZONE)) for n in (1, 3, 7)}
     schedule = _schedule(channels.stack.database_url, conversation)
-    assert {day: row.due_at.isoformat() for day, row in schedule.items()} == {
-        1: "2026-12-02T09:00:00+00:00",
-        3: "2026-12-04T09:00:00+00:00",
-        7: "2026-12-08T09:00:00+00:00",
-    }
+    assert {n: row.due_at for n, row in schedule.items()} == due
 
-    clock.set(datetime(2026, 12, 2, 9, 0, 30, tzinfo=timezone.utc))
+    clock.set(due[1] + timedelta(seconds=30))
     wait_until(lambda: _checkins(twilio_texts(channels.fake, patient), 1))
 
     # A restart between enrolment and day 3: the supervisor brings the worker back.
     old = _worker_pid(channels)
+    assert old is not None
     os.kill(old, signal.SIGKILL)
-    wait_until(lambda: channels.stack.supervisor.restarts("checkins") >= 1 and _worker_pid(channels) != old)
+    wait_until(lambda: _worker_pid(channels) not in (None, old))
 
-    clock.set(datetime(2026, 12, 4, 9, 0, 30, tzinfo=timezone.utc))
+    clock.set(due[3] + timedelta(seconds=30))
     wait_until(lambda: _checkins(twilio_texts(channels.fake, patient), 3))
 
     _twilio(channels, patient, "my face is hot and there is pus")
@@ -188,7 +192,7 @@ def test_enrol_check_in_on_days_1_3_7_escalate_a_reply_and_stop(live) -> None:  
     _twilio(channels, patient, "STOP")
     wait_until(lambda: rendered_response("utter_checkin_opted_out") in twilio_texts(channels.fake, patient))
 
-    clock.set(datetime(2026, 12, 8, 9, 0, 30, tzinfo=timezone.utc))
+    clock.set(due[7] + timedelta(seconds=30))
     wait_until(lambda: _schedule(channels.stack.database_url, conversation)[7].status == "skipped")
     assert _schedule(channels.stack.database_url, conversation)[7].reason == "opted_out"
     texts = twilio_texts(channels.fake, patient)
@@ -217,6 +221,7 @@ def test_chat_enrolment_and_a_worker_down_over_due_times(live) -> None:  # type:
     schedule = _schedule(channels.stack.database_url, conversation)
     day3, day7 = schedule[3].due_at, schedule[7].due_at
     pid = _worker_pid(channels)
+    assert pid is not None
     # Down over day 3's due time, back two hours later (grace: six): sent once.
     os.kill(pid, signal.SIGSTOP)
     try:
