@@ -4,6 +4,12 @@ Start with ``rasa run actions --actions actions`` (``aftercare run`` does it for
 """
 
 from actions.answer import ActionAcknowledgeDetails, ActionAnswerQuestion
+from actions.checkins import (
+    ActionCheckinOptIn,
+    ActionCheckinOptOut,
+    ActionDeclineCheckins,
+    ActionRecordCheckinConsent,
+)
 from actions.flags import ActionFlagFallback, ActionRecordFlag, ActionRequestHuman
 
 __all__ = [
@@ -12,4 +18,8 @@ __all__ = [
     "ActionRecordFlag",
     "ActionRequestHuman",
     "ActionFlagFallback",
+    "ActionRecordCheckinConsent",
+    "ActionDeclineCheckins",
+    "ActionCheckinOptOut",
+    "ActionCheckinOptIn",
 ]

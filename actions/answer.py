@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions import providers
+from actions.checkins import offer_events
 from actions.tracker_reading import TurnAction
 from bot.conversation import Outcome, Turn, acknowledge_details, answer_question
 from bot.knowledge import ClinicSettings, KnowledgeBase
@@ -43,3 +47,10 @@ class ActionAcknowledgeDetails(_KnowledgeAction):
 
     def outcome(self, turn: Turn) -> Outcome:
         return acknowledge_details(self.kb, self.clinic, turn)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        """Acknowledge the detail; after a treatment date, offer check-ins (bot.checkins)."""
+        events = await super().run(dispatcher, tracker, domain)
+        return events + offer_events(dispatcher, tracker)

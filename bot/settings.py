@@ -236,6 +236,88 @@ class ClinicSettingsOverrides:
 
 
 @dataclass(frozen=True)
+class CheckinSettings:
+    """When proactive check-ins go out, how late one may still go, and the WhatsApp template.
+
+    ``send_time`` is clinic local time (``AFTERCARE_TIMEZONE``) and must lie inside the
+    opening window ``opening_start``-``opening_end``, which is when staff can answer a reply.
+    """
+
+    send_time: str = "10:00"
+    grace_hours: int = 6
+    opening_start: str = "09:00"
+    opening_end: str = "18:00"
+    timezone: str = "UTC"
+    poll_seconds: int = 30
+    # Hours after the last check-in without a reply before staff get a "no response" item;
+    # 0 turns it off.
+    no_response_hours: int = 0
+    whatsapp_template: Optional[str] = None
+    whatsapp_template_language: str = "en"
+    # Template variables, in order; each names a part of the check-in text (see bot.checkins).
+    whatsapp_template_parameters: Tuple[str, ...] = ("text",)
+    # Test environment only: a file holding the ISO time the worker takes as "now".
+    clock_file: Optional[Path] = None
+
+    @classmethod
+    def read(cls, read: _Reader) -> CheckinSettings:
+        window = read.text("AFTERCARE_CHECKIN_OPENING_HOURS", "09:00-18:00")
+        SEND_TIME = "AFTERCARE_CHECKIN_SEND_TIME"  # noqa: N806 - the variable's name, used twice
+        start, _, end = window.partition("-")
+        settings = cls(
+            send_time=_clock(read.text(SEND_TIME, "10:00"), SEND_TIME),
+            grace_hours=read.number("AFTERCARE_CHECKIN_GRACE_HOURS", 6),
+            opening_start=_clock(start.strip(), "AFTERCARE_CHECKIN_OPENING_HOURS"),
+            opening_end=_clock(end.strip(), "AFTERCARE_CHECKIN_OPENING_HOURS"),
+            timezone=read.text("AFTERCARE_TIMEZONE", "UTC"),
+            poll_seconds=read.number("AFTERCARE_CHECKIN_POLL_SECONDS", 30, minimum=1),
+            no_response_hours=read.number("AFTERCARE_CHECKIN_NO_RESPONSE_HOURS", 0),
+            whatsapp_template=read.optional("AFTERCARE_CHECKIN_WHATSAPP_TEMPLATE"),
+            whatsapp_template_language=read.text("AFTERCARE_CHECKIN_WHATSAPP_LANGUAGE", "en"),
+            whatsapp_template_parameters=read.words("AFTERCARE_CHECKIN_WHATSAPP_PARAMETERS") or ("text",),
+            clock_file=Path(clock) if (clock := read.text("AFTERCARE_CHECKIN_CLOCK_FILE")) else None,
+        )
+        if not settings.opening_start <= settings.send_time < settings.opening_end:
+            raise SettingsError(
+                "AFTERCARE_CHECKIN_SEND_TIME must lie inside AFTERCARE_CHECKIN_OPENING_HOURS "
+                f"({settings.opening_start}-{settings.opening_end}), not {settings.send_time}"
+            )
+        return settings
+
+
+def _clock(value: str, name: str) -> str:
+    """Return ``value`` as zero-padded HH:MM, or refuse it naming the variable."""
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise SettingsError(f"{name} must be a time as HH:MM, not {value!r}")
+    if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+        raise SettingsError(f"{name} must be a time of day as HH:MM, not {value!r}")
+    return f"{int(hours):02d}:{minutes}"
+
+
+@dataclass(frozen=True)
+class StaffReplySettings:
+    """Staff replies and takeovers: the WhatsApp template for a closed reply window, the idle timeout.
+
+    WhatsApp allows free text only within 24 hours of the patient's last message; later, only
+    an approved template (its name and language as approved in Meta's Business Manager) may
+    open the conversation again; the staff reply follows once the patient answers.
+    """
+
+    whatsapp_template: Optional[str] = None
+    whatsapp_template_language: str = "en"
+    takeover_idle_minutes: int = 30
+
+    @classmethod
+    def read(cls, read: _Reader) -> StaffReplySettings:
+        return cls(
+            whatsapp_template=read.optional("AFTERCARE_WHATSAPP_REPLY_TEMPLATE"),
+            whatsapp_template_language=read.text("AFTERCARE_WHATSAPP_REPLY_TEMPLATE_LANGUAGE", "en"),
+            takeover_idle_minutes=read.number("AFTERCARE_TAKEOVER_IDLE_MINUTES", 30, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the assistant needs to know about its surroundings."""
 
@@ -258,6 +340,8 @@ class Settings:
     channels: ChannelSettings = ChannelSettings()
     retention: RetentionSettings = RetentionSettings()
     clinic: ClinicSettingsOverrides = ClinicSettingsOverrides()
+    checkins: CheckinSettings = CheckinSettings()
+    staff_replies: StaffReplySettings = StaffReplySettings()
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -298,6 +382,8 @@ class Settings:
             channels=ChannelSettings.read(read),
             retention=RetentionSettings.read(read),
             clinic=ClinicSettingsOverrides.read(read),
+            checkins=CheckinSettings.read(read),
+            staff_replies=StaffReplySettings.read(read),
         )
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.cli.secrets",
     "bot.cli.reconcile",
     "bot.cli.knowledge",
+    "bot.cli.patients",
 )
 
 

@@ -14,6 +14,7 @@ import yaml
 
 from bot.auth_token import resolve_token
 from bot.channels.config import describe_channels, runtime_credentials
+from bot.checkins.service import worker_command as checkin_worker_command
 from bot.launch.action_server import SECRET_HEADER, SECRET_NAME
 from bot.log_privacy import install_log_redaction
 from bot.reconciler import reconciler_command
@@ -89,6 +90,10 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
     # Creates any flag an escalation still owes (action server or database was down then).
     services.append(
         Service(name="reconciler", command=reconciler_command(settings), health_url="", env=dict(CHILD_ENV))
+    )
+    # Sends each check-in once when it falls due (bot.checkins.worker).
+    services.append(
+        Service(name="checkins", command=checkin_worker_command(settings), health_url="", env=dict(CHILD_ENV))
     )
     if with_dashboard:
         services.append(
