@@ -6,7 +6,9 @@ each message to the inbox (``bot.storage.inbox``) before the channel says "got i
 processes it in the background, one message at a time per conversation, in arrival order:
 
 1. the words (neutralised, bounded) go to Rasa with a collecting output channel;
-2. media gets the "please describe it in words" reply and a hand-off flag;
+2. a photo is downloaded, cleaned and stored for staff, raises the conversation's flag and
+   is acknowledged (``bot.media.intake``); other media gets the "please describe it in
+   words" reply and a hand-off flag;
 3. the replies are stored on the entry, which is marked done, and the provider calls that
    deliver them are queued in the outbox, all in one transaction;
 4. the outbox worker makes those calls with retries.
@@ -45,6 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.http import Delivery
 from bot.channels.messages import ChannelTexts, clinic_template_values, load_channel_texts
 from bot.channels.text import bound_for_nlu, conversation_id, neutralise
+from bot.media.intake import PhotoIntake, PhotoMessage
 from bot.settings import Settings
 from bot.storage import inbox, make_engine, make_session_factory, run_write
 from bot.storage.flags import raise_flag
@@ -73,6 +76,8 @@ class Inbound:
     text: Optional[str] = None
     media: Optional[str] = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # Where the provider keeps the media (a WhatsApp media id, a Telegram file id, a Twilio URL).
+    media_ref: Optional[str] = None
 
     def to_payload(self) -> Dict[str, Any]:
         """The JSON-able form kept in the inbox."""
@@ -89,6 +94,7 @@ class Inbound:
             text=data.get("text"),
             media=data.get("media"),
             metadata=dict(data.get("metadata") or {}),
+            media_ref=data.get("media_ref"),
         )
 
 
@@ -263,6 +269,7 @@ class Dispatcher:
         flag_media: Optional[Callable[..., None]] = None,
         sender: Optional[ReplySender] = None,
         replay_interval: float = REPLAY_INTERVAL_SECONDS,
+        photos: Optional[PhotoIntake] = None,
     ) -> None:
         self.channel = channel
         self.sender = sender
@@ -270,6 +277,7 @@ class Dispatcher:
         self._database_url = database_url
         self._texts = texts
         self._flag_media = flag_media
+        self._photos = photos
         self._factory: Optional[sessionmaker] = None
         self._locks = SenderLocks()
         self._send_lock: Optional[asyncio.Lock] = None
@@ -293,6 +301,14 @@ class Dispatcher:
         if self._texts is None:
             self._texts = load_channel_texts()
         return self._texts
+
+    @property
+    def photos(self) -> PhotoIntake:
+        """The photo intake (media folder and size limit from the environment on first use)."""
+        if self._photos is None:
+            settings = Settings.from_env()
+            self._photos = PhotoIntake(self.database_url, settings.media_dir, settings.media.max_bytes)
+        return self._photos
 
     def factory(self) -> sessionmaker:
         """The session factory on our database, opened on first use."""
@@ -432,10 +448,12 @@ class Dispatcher:
             replies = None
             if entry.id not in self._fresh:
                 replies = await assistant.stored_turn(entry.conversation_id, item.message_id)
+            # The last attempt answers a photo it still cannot download like other media.
+            final = entry.attempts + 1 >= inbox.MAX_PROCESS_ATTEMPTS
             if replies is None:
-                replies = await self._run_turn(item, assistant)
+                replies = await self._run_turn(item, assistant, final=final)
             elif item.media:
-                replies = replies + await self._answer_media(item)
+                replies = replies + await self._answer_media(item, final=final)
         except Exception as error:
             logger.exception(
                 "%s: failed to process a message from %s",
@@ -483,7 +501,7 @@ class Dispatcher:
             lambda session: inbox.record_failure(session=session, entry_id=entry_id, error=error)
         )
 
-    async def _run_turn(self, item: Inbound, assistant: Assistant) -> List[Reply]:
+    async def _run_turn(self, item: Inbound, assistant: Assistant, final: bool = True) -> List[Reply]:
         """Hand the words to Rasa and collect its replies; answer any media; note a cut message."""
         collector = ReplyCollector()
         text = neutralise(item.text)
@@ -501,7 +519,7 @@ class Dispatcher:
             )
         replies = list(collector.replies)
         if item.media:
-            replies += await self._answer_media(item)
+            replies += await self._answer_media(item, final=final)
         if bounded is not None and bounded.truncated:
             replies.append(reply(self.texts.too_long_reply))
         return replies
@@ -517,7 +535,30 @@ class Dispatcher:
 
         await self._locks.run(self.conversation(item.sender_id), work)
 
-    async def _answer_media(self, item: Inbound) -> List[Reply]:
+    async def _answer_photo(self, item: Inbound, final: bool) -> Optional[List[Reply]]:
+        message = PhotoMessage(
+            channel=self.channel,
+            conversation_id=self.conversation(item.sender_id),
+            sender_id=item.sender_id,
+            message_id=item.message_id,
+            caption=neutralise(item.text),
+            media_ref=item.media_ref,
+        )
+        fetch = getattr(self.sender, "fetch_media", None)
+        texts = await self.photos.answer(message, fetch, final)
+        return None if texts is None else [reply(text) for text in texts]
+
+    async def _answer_media(self, item: Inbound, final: bool = True) -> List[Reply]:
+        if item.media == "image":
+            try:
+                photo_replies = await self._answer_photo(item, final)
+            except Exception:
+                if not final:
+                    raise
+                logger.exception("%s: could not receive a photo; answering it as other media", self.channel)
+                photo_replies = None
+            if photo_replies is not None:
+                return photo_replies
         texts = self.texts
         media = texts.media_name(item.media or "other")
         values = texts.clinic_values(clinic_template_values())
