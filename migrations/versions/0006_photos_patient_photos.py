@@ -1,7 +1,7 @@
 """Patient photos (files under var/media/) and photo consents.
 
 Revision ID: 0006_photos
-Revises: 0005_safetycore
+Revises: 0006_takeover (after merging branch takeover; the lead relinks the chain)
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_photos"
-down_revision = "0005_safetycore"
+down_revision = "0006_takeover"
 branch_labels = None
 depends_on = None
 
