@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.alerts.config import AlertConfig
-from bot.dashboard import admin, auth, flags, presentation, queue
+from bot.dashboard import admin, auth, flags, media, presentation, queue
 from bot.dashboard.config import DashboardConfig, session_key_source
 from bot.dashboard.db import EXTENSION, DashboardState
 from bot.dashboard.security import (
@@ -78,6 +78,7 @@ def create_app(
     presentation.install(app)
     for blueprint in (auth.bp, queue.bp, flags.bp, admin.bp):
         app.register_blueprint(blueprint)
+    media.install(app)
 
     @app.errorhandler(HTTPException)
     def _error_page(error: HTTPException) -> ResponseReturnValue:

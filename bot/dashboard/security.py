@@ -25,6 +25,8 @@ from bot.storage.models import StaffUser
 from bot.storage.vocabulary import ROLE_ADMIN
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+# Paths fetched by an <img> tag or a tool, not a person: 401 instead of a login page.
+NO_LOGIN_REDIRECT = ("/media/",)
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -119,7 +121,7 @@ def enforce_login_and_csrf() -> Optional[Response]:
     g.user = _load_user()
     if request.endpoint not in PUBLIC_ENDPOINTS and g.user is None:
         g.denied = "login_required"
-        if request.method in SAFE_METHODS:
+        if request.method in SAFE_METHODS and not request.path.startswith(NO_LOGIN_REDIRECT):
             return cast(Response, redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
         abort(401)
     if request.method not in SAFE_METHODS:
