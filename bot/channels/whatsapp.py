@@ -261,7 +261,8 @@ class WhatsAppInput(ProviderInput):
         url = info.get("url")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise MediaFetchError("no media url", permanent=True)
-        return await download(url, headers=headers, max_bytes=settings.max_bytes, timeout=settings.fetch_timeout)
+        limit, timeout = settings.max_bytes, settings.fetch_timeout
+        return await download(url, headers=headers, max_bytes=limit, timeout=timeout)
 
     def add_routes(self, webhook: Blueprint) -> None:
         """Meta's subscription check."""

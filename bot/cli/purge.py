@@ -56,6 +56,7 @@ def _purge(args: argparse.Namespace) -> int:
     verb = "would delete" if args.dry_run else "deleted"
     print(
         f"{verb}: {report.flags} flags, {report.alerts} alerts, {report.events} tracker events "
-        f"from {report.conversations} conversations, {report.photos} photos (older than {report.cutoff:%Y-%m-%d %H:%M} UTC)"
+        f"from {report.conversations} conversations, {report.photos} photos "
+        f"(older than {report.cutoff:%Y-%m-%d %H:%M} UTC)"
     )
     return 0

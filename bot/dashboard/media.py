@@ -13,6 +13,7 @@ from typing import List, Optional
 
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, request, url_for
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response as BaseResponse
 
 from bot.dashboard.db import record, state, transaction
 from bot.media.store import MediaStore
@@ -71,7 +72,7 @@ def _request_count(db: object, conversation_id: str) -> int:
 
 
 @bp.route("/request/<int:flag_id>", methods=["POST"])
-def ask_for_photo(flag_id: int) -> Response:
+def ask_for_photo(flag_id: int) -> BaseResponse:
     """Send the patient the clinic's photo request (with the consent notice the first time)."""
     click = request.form.get("request_id", "")[:64] or secrets.token_hex(8)
     texts = load_photo_texts()

@@ -11,7 +11,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import aiohttp
 
-from bot.media.images import TOO_LARGE, ImageRefused
+from bot.media.images import TOO_LARGE, ImageRefusedError
 
 CHUNK_BYTES = 64 * 1024
 
@@ -38,7 +38,7 @@ async def download(
     headers: Optional[Mapping[str, str]] = None,
     auth: Optional[aiohttp.BasicAuth] = None,
 ) -> bytes:
-    """GET ``url``; raise ``ImageRefused(too_large)`` as soon as it passes ``max_bytes``."""
+    """GET ``url``; raise ``ImageRefusedError(too_large)`` as soon as it passes ``max_bytes``."""
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
@@ -46,19 +46,23 @@ async def download(
         ):
             _check(response.status)
             if (response.content_length or 0) > max_bytes:
-                raise ImageRefused(TOO_LARGE)
+                raise ImageRefusedError(TOO_LARGE)
             data = bytearray()
             async for chunk in response.content.iter_chunked(CHUNK_BYTES):
                 data += chunk
                 if len(data) > max_bytes:
-                    raise ImageRefused(TOO_LARGE)
+                    raise ImageRefusedError(TOO_LARGE)
             return bytes(data)
     except (aiohttp.ClientError, asyncio.TimeoutError) as error:
         raise MediaFetchError(type(error).__name__) from None
 
 
 async def fetch_json(
-    url: str, *, timeout: float, headers: Optional[Mapping[str, str]] = None, params: Optional[Mapping[str, str]] = None
+    url: str,
+    *,
+    timeout: float,
+    headers: Optional[Mapping[str, str]] = None,
+    params: Optional[Mapping[str, str]] = None,
 ) -> Dict[str, Any]:
     """GET a small JSON object (a media lookup); errors as in :func:`download`."""
     try:

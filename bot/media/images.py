@@ -26,7 +26,7 @@ CONTENT_TYPE = "image/jpeg"
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
 
 
-class ImageRefused(ValueError):
+class ImageRefusedError(ValueError):
     """The bytes are not a photo we accept; ``reason`` names the sentence to answer with."""
 
     def __init__(self, reason: str) -> None:
@@ -65,7 +65,7 @@ def sniff(data: bytes) -> Optional[str]:
 
 def _heif_support() -> bool:
     try:
-        import pillow_heif  # type: ignore[import-untyped]
+        import pillow_heif
     except ImportError:  # HEIC then fails as an unreadable image, never crashes
         return False
     pillow_heif.register_heif_opener()
@@ -77,7 +77,7 @@ def _decode(data: bytes) -> Image.Image:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_PIXELS:
-            raise ImageRefused(NOT_AN_IMAGE)
+            raise ImageRefusedError(NOT_AN_IMAGE)
         image.load()
     return image
 
@@ -101,18 +101,18 @@ def _jpeg(image: Image.Image) -> bytes:
 
 
 def clean_image(data: bytes, max_bytes: int) -> CleanImage:
-    """Check ``data`` and return it re-encoded; raise :class:`ImageRefused` otherwise."""
+    """Check ``data`` and return it re-encoded; raise :class:`ImageRefusedError` otherwise."""
     if len(data) > max_bytes:
-        raise ImageRefused(TOO_LARGE)
+        raise ImageRefusedError(TOO_LARGE)
     kind = sniff(data)
     if kind is None or (kind == "heic" and not _heif_support()):
-        raise ImageRefused(NOT_AN_IMAGE)
+        raise ImageRefusedError(NOT_AN_IMAGE)
     try:
         image = _flatten(_decode(data))
-    except ImageRefused:
+    except ImageRefusedError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):
-        raise ImageRefused(NOT_AN_IMAGE) from None
+        raise ImageRefusedError(NOT_AN_IMAGE) from None
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     thumbnail = image.copy()
     thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))

@@ -11,12 +11,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable, List, Optional
+from typing import Awaitable, Callable, List, Optional, Tuple, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.media.fetch import MediaFetchError
-from bot.media.images import ImageRefused, clean_image
+from bot.media.images import ImageRefusedError, clean_image
 from bot.media.store import MediaStore
 from bot.media.texts import PhotoTexts, load_photo_texts
 from bot.storage import make_engine, make_session_factory, run_write
@@ -34,6 +34,7 @@ WRITE_ATTEMPTS = 6
 WRITE_BACKOFF_SECONDS = 0.05
 
 Fetch = Callable[[str], Awaitable[bytes]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class PhotoIntake:
             self._factory = make_session_factory(make_engine(self.database_url))
         return self._factory
 
-    def _write(self, work: Callable[[Session], object]) -> object:
+    def _write(self, work: Callable[[Session], T]) -> T:
         return run_write(self.factory(), work, attempts=WRITE_ATTEMPTS, backoff_s=WRITE_BACKOFF_SECONDS)
 
     # -- storing -----------------------------------------------------------------------------
@@ -95,7 +96,7 @@ class PhotoIntake:
             return None if photo is None else int(photo.id)
 
     def store_bytes(self, message: PhotoMessage, data: bytes) -> int:
-        """Check, clean and store ``data`` for ``message``; raise ``ImageRefused`` if it is no photo."""
+        """Check, clean and store ``data`` for ``message``; raise ``ImageRefusedError`` if it is no photo."""
         clean = clean_image(data, self.max_bytes)
         names = [self.store.save(clean.data), self.store.save(clean.thumbnail)]
         row = NewPhoto(
@@ -110,12 +111,12 @@ class PhotoIntake:
             height=clean.height,
         )
 
-        def write(session: Session) -> tuple[int, bool]:
+        def write(session: Session) -> Tuple[int, bool]:
             photo, new = add_photo(session=session, photo=row)
             return int(photo.id), new
 
         try:
-            photo_id, new = self._write(write)  # type: ignore[misc]
+            photo_id, new = self._write(write)
         except Exception:
             for name in names:
                 self.store.delete(name)
@@ -145,7 +146,7 @@ class PhotoIntake:
                 self._raise(session, message, photo)
             return consent_new
 
-        return bool(self._write(write))
+        return self._write(write)
 
     def _raise(self, session: Session, message: PhotoMessage, photo: Photo) -> None:
         current = unresolved_flag(
@@ -182,7 +183,7 @@ class PhotoIntake:
             try:
                 data = await fetch(message.media_ref)
                 await asyncio.to_thread(self.store_bytes, message, data)
-            except ImageRefused as refused:
+            except ImageRefusedError as refused:
                 return [texts.say(refused.reason)]
             except MediaFetchError as error:
                 if error.permanent or final:

@@ -37,7 +37,9 @@ class PhotoTexts:
         """Sentence ``name`` with the clinic's values (fallbacks from the domain when unloadable)."""
         loaded = clinic_template_values() if clinic is None else clinic
         values: Dict[str, str] = load_channel_texts().clinic_values(loaded)
-        values["response_time"] = (loaded or {}).get("response_time") or self.sentences["response_time_fallback"]
+        values["response_time"] = (loaded or {}).get("response_time") or self.sentences[
+            "response_time_fallback"
+        ]
         return load_channel_texts().render(self.sentences[name], **values)
 
 

@@ -205,6 +205,6 @@ for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
 from bot.storage import inbox as _channel_inbox  # noqa: E402,F401
 from bot.storage import outbound as _outbound  # noqa: E402,F401
 from bot.storage import owed_table as _owed_table  # noqa: E402,F401
+from bot.storage import photos as _photos  # noqa: E402,F401
 from bot.storage import quarantine as _quarantine  # noqa: E402,F401
 from bot.storage import security_models  # noqa: E402,F401
-from bot.storage import photos as _photos  # noqa: E402,F401

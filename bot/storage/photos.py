@@ -110,7 +110,9 @@ def record_consent(
     *, session: Session, conversation_id: str, how: str, text: str, now: Optional[datetime] = None
 ) -> tuple[PhotoConsent, bool]:
     """Record consent once per conversation; True when this call recorded it."""
-    row = PhotoConsent(conversation_id=conversation_id, how=how, consent_text=text[:2000], given_at=now or utcnow())
+    row = PhotoConsent(
+        conversation_id=conversation_id, how=how, consent_text=text[:2000], given_at=now or utcnow()
+    )
     return insert_unless_taken(
         session, row, lambda: consent_given(session=session, conversation_id=conversation_id)
     )

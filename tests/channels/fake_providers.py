@@ -44,10 +44,14 @@ class FakeProviders:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 with fake._lock:
-                    fake.downloads.append(Call(self.path, {k.lower(): v for k, v in self.headers.items()}, None))
+                    fake.downloads.append(
+                        Call(self.path, {k.lower(): v for k, v in self.headers.items()}, None)
+                    )
                     failing = fake.media_failures > 0
                     fake.media_failures -= 1 if failing else 0
-                status, content_type, payload = (503, "text/plain", b"busy") if failing else fake._media(self.path)
+                status, content_type, payload = (
+                    (503, "text/plain", b"busy") if failing else fake._media(self.path)
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
@@ -97,16 +101,24 @@ class FakeProviders:
         return 404, {"error": "unknown path"}
 
     def _media(self, path: str) -> tuple[int, str, bytes]:
-        """The provider media endpoints: WhatsApp's lookup and download, Telegram's getFile and file, Twilio's media URL."""
+        """Media endpoints: WhatsApp lookup and download, Telegram getFile and file, Twilio media URL."""
         route, _, query = path.partition("?")
         name = route.rsplit("/", 1)[-1]
         if route.startswith("/telegram/") and route.endswith("/getFile"):
             file_id = parse_qs(query).get("file_id", [""])[0]
             found = file_id in self.media
             answer = {"ok": True, "result": {"file_id": file_id, "file_path": f"photos/{file_id}.jpg"}}
-            return (200 if found else 400), "application/json", json.dumps(answer if found else {"ok": False}).encode()
+            return (
+                (200 if found else 400),
+                "application/json",
+                json.dumps(answer if found else {"ok": False}).encode(),
+            )
         if route.startswith("/graph/") and name in self.media and "/media-download/" not in route:
-            return 200, "application/json", json.dumps({"url": f"{self.url}/graph/media-download/{name}"}).encode()
+            return (
+                200,
+                "application/json",
+                json.dumps({"url": f"{self.url}/graph/media-download/{name}"}).encode(),
+            )
         key = name[: -len(".jpg")] if route.startswith("/telegram/") and name.endswith(".jpg") else name
         if key in self.media:
             return 200, "application/octet-stream", self.media[key]

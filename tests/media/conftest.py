@@ -11,6 +11,13 @@ from sqlalchemy.engine import Engine
 from bot.media.intake import PhotoIntake
 from bot.storage import make_engine
 from bot.storage.migrate import upgrade
+from tests.dashboard.conftest import (  # noqa: F401 - the dashboard's fixtures, for the photo views
+    auth,
+    client,
+    engine,
+    session_factory,
+    staff_accounts,
+)
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -18,10 +25,10 @@ MAX_BYTES = 10 * 1024 * 1024
 @pytest.fixture()
 def database(tmp_path: Path) -> Iterator[Tuple[str, Engine]]:
     url = f"sqlite:///{tmp_path / 'aftercare.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    yield url, engine
-    engine.dispose()
+    migrated = make_engine(url)
+    upgrade(migrated)
+    yield url, migrated
+    migrated.dispose()
 
 
 @pytest.fixture()

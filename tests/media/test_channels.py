@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Iterator, List, Tuple
 
 import pytest
 from sqlalchemy import select
@@ -147,9 +147,18 @@ def test_a_photo_is_stored_without_gps_flagged_and_acknowledged(
     texts = sent_to(fake, channel, recipient)
     assert texts[-2:] == [say("consent"), say("received_reply")]
     [flag] = rows(engine, Flag)
-    assert (flag.kind, flag.level, flag.rule, flag.message) == ("triage", "routine", "channel_photo", "is this redness normal?")
+    assert (flag.kind, flag.level, flag.rule, flag.message) == (
+        "triage",
+        "routine",
+        "channel_photo",
+        "is this redness normal?",
+    )
     [consent] = rows(engine, PhotoConsent)
-    assert (consent.conversation_id, consent.how, consent.consent_text) == (f"{channel}:{recipient}", "photo", say("consent"))
+    assert (consent.conversation_id, consent.how, consent.consent_text) == (
+        f"{channel}:{recipient}",
+        "photo",
+        say("consent"),
+    )
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -219,7 +228,12 @@ def test_a_twilio_media_url_on_another_host_is_never_fetched_with_the_credential
     url, engine = database
     made, rasa = connector("twilio", fake, url, intake), FakeRasa()
     form = payloads.twilio_form(
-        "MM9", "+447700900002", "", NumMedia="1", MediaUrl0=f"{fake.url}/elsewhere/ME9", MediaContentType0="image/png"
+        "MM9",
+        "+447700900002",
+        "",
+        NumMedia="1",
+        MediaUrl0=f"{fake.url}/elsewhere/ME9",
+        MediaContentType0="image/png",
     )
     [item] = twilio_sms.parse_message(twilio_sms.FormParams({k: [v] for k, v in form.items()}))
     run(made, [item], rasa)

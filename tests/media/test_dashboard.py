@@ -16,16 +16,7 @@ from bot.media.texts import load_photo_texts
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage.outbound import OutboundMessage
-from tests.dashboard.conftest import (  # noqa: F401 - fixtures shared with the dashboard tests
-    AuthActions,
-    add_flag,
-    auth,
-    client,
-    engine,
-    make_settings,
-    session_factory,
-    staff_accounts,
-)
+from tests.dashboard.conftest import AuthActions, add_flag, make_settings
 from tests.media.images import has_gps, photo_bytes
 
 CONVERSATION = "telegram:12345678"
@@ -72,7 +63,7 @@ def test_staff_see_the_photo_without_gps_uncached_and_the_view_is_audited(
     client, auth: AuthActions, photo: int, session_factory: sessionmaker
 ) -> None:
     auth.login()
-    for path, size in ((f"/media/{photo}", "full"), (f"/media/{photo}/thumbnail", "thumbnail")):
+    for path in (f"/media/{photo}", f"/media/{photo}/thumbnail"):
         response = client.get(path)
         assert response.status_code == 200
         assert response.mimetype == "image/jpeg"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.media.images import NOT_AN_IMAGE, TOO_LARGE, ImageRefused, clean_image, sniff
+from bot.media.images import NOT_AN_IMAGE, TOO_LARGE, ImageRefusedError, clean_image, sniff
 from bot.media.store import MediaStore
 from tests.media.images import has_gps, oversized_jpeg, photo_bytes
 
 LIMIT = 10 * 1024 * 1024
 
 
-@pytest.mark.parametrize(("kind", "sniffed"), [("JPEG", "jpeg"), ("PNG", "png"), ("WEBP", "webp"), ("HEIF", "heic")])
+@pytest.mark.parametrize(
+    ("kind", "sniffed"), [("JPEG", "jpeg"), ("PNG", "png"), ("WEBP", "webp"), ("HEIF", "heic")]
+)
 def test_every_accepted_type_is_re_encoded_as_jpeg_without_its_gps_position(kind: str, sniffed: str) -> None:
     original = photo_bytes(kind)
     assert has_gps(original)
@@ -23,7 +25,7 @@ def test_every_accepted_type_is_re_encoded_as_jpeg_without_its_gps_position(kind
 
 
 def test_a_file_larger_than_the_limit_is_refused_before_decoding() -> None:
-    with pytest.raises(ImageRefused) as refused:
+    with pytest.raises(ImageRefusedError) as refused:
         clean_image(oversized_jpeg(200_000), 200_000)
     assert refused.value.reason == TOO_LARGE
 
@@ -40,7 +42,7 @@ def test_a_file_larger_than_the_limit_is_refused_before_decoding() -> None:
     ids=["pdf", "exe", "svg", "gif", "truncated"],
 )
 def test_anything_that_is_not_a_decodable_photo_is_refused(data: bytes) -> None:
-    with pytest.raises(ImageRefused) as refused:
+    with pytest.raises(ImageRefusedError) as refused:
         clean_image(data, LIMIT)
     assert refused.value.reason == NOT_AN_IMAGE
 

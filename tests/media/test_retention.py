@@ -45,7 +45,9 @@ def test_purge_deletes_old_photos_and_their_files_and_keeps_recent_ones(
     with factory.begin() as session:
         session.execute(update(Photo).where(Photo.id == old_id).values(created_at=long_ago))
         session.execute(
-            update(PhotoConsent).where(PhotoConsent.conversation_id == "whatsapp:447700900001").values(given_at=long_ago)
+            update(PhotoConsent)
+            .where(PhotoConsent.conversation_id == "whatsapp:447700900001")
+            .values(given_at=long_ago)
         )
         old = session.get(Photo, old_id)
         old_files = {old.file_name, old.thumbnail_name}
@@ -69,10 +71,14 @@ def test_purge_deletes_old_photos_and_their_files_and_keeps_recent_ones(
     assert not remaining & old_files and orphan not in remaining
 
 
-def test_a_dry_run_deletes_no_photo(environment: None, database: Tuple[str, Engine], intake: PhotoIntake, media_dir: Path) -> None:
+def test_a_dry_run_deletes_no_photo(
+    environment: None, database: Tuple[str, Engine], intake: PhotoIntake, media_dir: Path
+) -> None:
     _, engine = database
     photo_id = _store(intake, "whatsapp:447700900001", "wamid.old")
     with make_session_factory(engine).begin() as session:
-        session.execute(update(Photo).where(Photo.id == photo_id).values(created_at=utcnow() - timedelta(days=400)))
+        session.execute(
+            update(Photo).where(Photo.id == photo_id).values(created_at=utcnow() - timedelta(days=400))
+        )
     assert main(["purge", "--dry-run"]) == 0
     assert len(list(MediaStore(media_dir).names())) == 2
