@@ -48,9 +48,8 @@ def test_the_second_member_of_staff_is_told_who_holds_the_conversation(session_f
 def test_the_database_refuses_a_second_open_takeover_whatever_the_code_checked(session_factory):
     with session_factory.begin() as session:
         session.add(Takeover(conversation_id=CONVERSATION, staff="nurse"))
-    with pytest.raises(IntegrityError):
-        with session_factory.begin() as session:
-            session.add(Takeover(conversation_id=CONVERSATION, staff="doctor"))
+    with pytest.raises(IntegrityError), session_factory.begin() as session:
+        session.add(Takeover(conversation_id=CONVERSATION, staff="doctor"))
 
 
 def test_staff_racing_to_take_over_get_one_winner(session_factory):
