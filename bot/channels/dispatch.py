@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import (
     Any,
     Awaitable,
@@ -50,7 +50,7 @@ from bot.channels.messages import ChannelTexts, clinic_template_values, load_cha
 from bot.channels.text import bound_for_nlu, conversation_id, neutralise
 from bot.media.intake import PhotoIntake, PhotoMessage
 from bot.settings import Settings
-from bot.storage import inbox, make_engine, make_session_factory, outbound, run_write
+from bot.storage import inbox, make_engine, make_session_factory, outbound, run_write, takeover_flow
 from bot.storage.db import utcnow
 from bot.storage.flags import raise_flag
 from bot.storage.masking import mask_identity
@@ -757,9 +757,21 @@ class Dispatcher:
             )
         row.held_since = now
 
+    def _expire_takeovers(self, now: datetime) -> None:
+        timeout = timedelta(minutes=self.settings.staff_replies.takeover_idle_minutes)
+        try:
+            self._write(
+                lambda session: takeover_flow.expire_idle(
+                    session=session, channel=self.channel, timeout=timeout, now=now
+                )
+            )
+        except Exception:  # the messages below must still go out
+            logger.exception("%s: could not end idle takeovers", self.channel)
+
     async def send_outbound(self, now: Optional[datetime] = None) -> int:
-        """Queue the provider calls of waiting outbound messages, then send what is due."""
+        """End idle takeovers, queue the provider calls of waiting outbound messages, send what is due."""
         moment = now or utcnow()
+        await asyncio.to_thread(self._expire_takeovers, moment)
         await asyncio.to_thread(self._write, lambda session: self._render_outbound_in(session, moment))
         return await self.send_due()
 

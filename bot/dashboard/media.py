@@ -1,5 +1,5 @@
-"""Patient photos for staff: thumbnails on the conversation page, the full image on click,
-and the one-click "ask for a photo".
+"""Patient photos for staff: the image routes behind the transcript's thumbnails, and the
+one-click "ask for a photo".
 
 The image routes answer only to a logged-in staff member (``security`` answers 401 to
 anyone else, never a login page), send ``Content-Disposition`` and ``Cache-Control:
@@ -9,7 +9,6 @@ no-store``, and audit every view, thumbnails included.
 from __future__ import annotations
 
 import secrets
-from typing import List, Optional
 
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, request, url_for
 from sqlalchemy import func, select
@@ -20,16 +19,11 @@ from bot.media.store import MediaStore
 from bot.media.texts import load_photo_texts
 from bot.storage import outbound
 from bot.storage.models import Flag
-from bot.storage.photos import Photo, consent_given, photos_for_conversation
+from bot.storage.photos import Photo, consent_given
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
 SIZES = {"full": "file_name", "thumbnail": "thumbnail_name"}
-
-
-def photo_url(photo_id: int, size: str = "full") -> str:
-    """The dashboard path of a photo (the staff API's ``attachments[].url``)."""
-    return f"/media/{photo_id}" if size == "full" else f"/media/{photo_id}/thumbnail"
 
 
 def _send(photo_id: int, size: str) -> Response:
@@ -105,19 +99,7 @@ def ask_for_photo(flag_id: int) -> BaseResponse:
     return redirect(url_for("flags.show", flag_id=flag_id))
 
 
-def conversation_photos(conversation_id: Optional[str]) -> List[Photo]:
-    """The conversation's photos, oldest first (for the conversation page)."""
-    if not conversation_id:
-        return []
-    with transaction() as db:
-        found = photos_for_conversation(session=db, conversation_id=conversation_id)
-        db.expunge_all()
-    return found
-
-
 def install(app: Flask) -> None:
     """Register the routes and the template helpers the conversation page uses."""
     app.register_blueprint(bp)
-    app.add_template_global(conversation_photos, "conversation_photos")
-    app.add_template_global(photo_url, "photo_url")
     app.add_template_global(lambda: secrets.token_hex(8), "photo_request_id")

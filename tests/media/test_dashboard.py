@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.storage import audit
 from bot.storage.outbound import OutboundMessage
 from tests.dashboard.conftest import AuthActions, add_flag, make_settings
+from tests.dashboard.test_api import bearer, token_for
 from tests.media.images import has_gps, photo_bytes
 
 CONVERSATION = "telegram:12345678"
@@ -80,13 +81,30 @@ def test_staff_see_the_photo_without_gps_uncached_and_the_view_is_audited(
         ]
 
 
-def test_the_conversation_page_shows_the_thumbnail_linking_to_the_full_photo(
+def test_the_transcript_shows_the_thumbnail_linking_to_the_full_photo(
     client, auth: AuthActions, photo: int, session_factory: sessionmaker
 ) -> None:
     auth.login()
     page = client.get(f"/flags/{_flag_id(session_factory)}").get_data(as_text=True)
-    assert f'<a href="/media/{photo}" target="_blank"' in page
+    assert f'<a class="attachment" href="/media/{photo}" target="_blank"' in page
     assert f'<img src="/media/{photo}/thumbnail"' in page
+
+
+def test_the_staff_api_lists_the_photo_as_an_attachment_that_answers_to_the_token(
+    client, photo: int, session_factory: sessionmaker
+) -> None:
+    token = token_for(session_factory, "nurse")
+    answer = client.get(f"/api/conversations/{CONVERSATION}", headers=bearer(token))
+    assert answer.status_code == 200
+    with_photos = [m for m in answer.get_json()["messages"] if m["attachments"]]
+    assert [(m["from"], m["attachments"]) for m in with_photos] == [
+        ("patient", [{"url": f"/media/{photo}", "content_type": "image/jpeg"}])
+    ]
+    url = with_photos[0]["attachments"][0]["url"]
+    assert client.get(url, headers=bearer(token)).status_code == 200
+    assert client.get(url, headers=bearer("not-a-token")).status_code == 401
+    assert client.get(url).status_code == 401
+    assert client.get(f"/media/{photo + 100}", headers=bearer(token)).status_code == 404
 
 
 def test_one_click_asks_for_a_photo_with_the_consent_notice_the_first_time(

@@ -64,7 +64,7 @@ def test_a_reviewer_opens_the_photo_from_its_thumbnail_and_the_views_are_audited
             page.fill("#password", "nurse-password-1")
             page.click("button[type=submit]")
             page.goto(f"{running.url}/flags/{flag_id}")
-            thumbnail = page.locator("section.photos img")
+            thumbnail = page.locator("li.turn a.attachment img")
             expect(thumbnail).to_be_visible()
             assert 0 < thumbnail.evaluate("img => img.naturalWidth") <= 320
             with context.expect_page() as opened:
