@@ -106,7 +106,7 @@ def timeline(
 
 
 def load_conversation(db: Session, conversation_id: str) -> ConversationState:
-    """Read a flagged conversation: flags, transcript, staff messages and the takeover."""
+    """Read a flagged conversation: flags, transcript, staff messages, photos and the takeover."""
     found = conversation_flags(db, conversation_id)
     transcript = read_transcript(session=db, conversation_id=conversation_id)
     messages = outbound.for_conversation(session=db, conversation_id=conversation_id)
@@ -126,9 +126,7 @@ def load_conversation(db: Session, conversation_id: str) -> ConversationState:
         transcript=transcript,
         messages=messages,
         takeover=current,
-        timeline=timeline(
-            transcript, messages, photos_for_conversation(session=db, conversation_id=conversation_id)
-        ),
+        timeline=timeline(transcript, messages, photos),
         red_flags_during_takeover=during,
     )
 
