@@ -55,9 +55,19 @@ def _store(channels: Any) -> MediaStore:
     return MediaStore(Path(channels.stack.env["AFTERCARE_VAR_DIR"]) / "media")
 
 
-def test_a_whatsapp_photo_with_a_red_flag_caption_escalates_once_and_is_kept_without_gps(channel_stack):
-    patient = "447700900777"
+@pytest.fixture()
+def served_photo(channel_stack) -> Iterator[None]:
+    """The fake serves a photo under the payloads' media id for this test only (the other live
+    tests' photos find none: the provider's "media gone" path)."""
     channel_stack.fake.media[WHATSAPP_MEDIA_ID] = photo_bytes("JPEG")
+    yield
+    channel_stack.fake.media.pop(WHATSAPP_MEDIA_ID, None)
+
+
+def test_a_whatsapp_photo_with_a_red_flag_caption_escalates_once_and_is_kept_without_gps(
+    channel_stack, served_photo
+):
+    patient = "447700900777"
     payload = whatsapp_event([whatsapp_image(patient, f"wamid.{uuid.uuid4().hex}", caption="I have a fever")])
     body, headers = signed(payload, channel_stack.secrets["AFTERCARE_WHATSAPP_APP_SECRET"])
     assert channel_stack.post("/webhooks/whatsapp/webhook", body, headers)[0] == 200
