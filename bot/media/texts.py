@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -9,9 +10,12 @@ from typing import Any, Dict, Mapping, Optional
 
 import yaml
 
-from bot.channels.messages import clinic_template_values, load_channel_texts
+from bot.settings import PROJECT_ROOT
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
+# Without clinic settings, sentences use the clinic slots' initial values (their one home).
+DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
+CLINIC_SLOTS = ("clinic_name", "clinic_phone", "emergency_number")
 SENTENCES = (
     "received_reply",
     "consent",
@@ -23,7 +27,8 @@ SENTENCES = (
     "photo_request",
     "response_time_fallback",
 )
-WIDGET_LABELS = ("attach_button", "consent_accept", "consent_cancel", "sending_photo", "photo_alt")
+logger = logging.getLogger(__name__)
+WIDGET_LABELS = ("attach_button", "consent_accept", "consent_cancel", "photo_alt")
 
 
 @dataclass(frozen=True)
@@ -35,12 +40,38 @@ class PhotoTexts:
 
     def say(self, name: str, clinic: Optional[Mapping[str, str]] = None) -> str:
         """Sentence ``name`` with the clinic's values (fallbacks from the domain when unloadable)."""
-        loaded = clinic_template_values() if clinic is None else clinic
-        values: Dict[str, str] = load_channel_texts().clinic_values(loaded)
-        values["response_time"] = (loaded or {}).get("response_time") or self.sentences[
-            "response_time_fallback"
-        ]
-        return load_channel_texts().render(self.sentences[name], **values)
+        loaded = clinic_values() if clinic is None else clinic
+        values: Dict[str, str] = {
+            **domain_fallbacks(),
+            "response_time": self.sentences["response_time_fallback"],
+        }
+        values.update({key: value for key, value in loaded.items() if value})
+        return self.sentences[name].format_map(_Blank(values))
+
+
+class _Blank(dict):
+    """Unknown placeholders stay visible rather than raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def clinic_values() -> Dict[str, str]:
+    """The configured clinic's placeholder values; none when they cannot be loaded."""
+    try:
+        from bot.knowledge import get_clinic_settings
+
+        return get_clinic_settings().as_template_values()
+    except Exception:  # a photo must still be acknowledged with a broken clinic file
+        logger.exception("Clinic settings could not be loaded; photo messages use their fallback values.")
+        return {}
+
+
+@lru_cache(maxsize=1)
+def domain_fallbacks() -> Dict[str, str]:
+    """The clinic slots' initial values in the domain."""
+    slots = (yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8")) or {}).get("slots") or {}
+    return {key: str((slots.get(key) or {}).get("initial_value") or "") for key in CLINIC_SLOTS}
 
 
 def parse_photo_texts(data: Any, where: str = "messages.yml") -> PhotoTexts:
