@@ -213,6 +213,24 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    """Patient photos: where they are kept (``var/media/`` by default) and how large they may be."""
+
+    directory: Optional[Path] = None
+    max_bytes: int = 10 * 1024 * 1024
+    fetch_timeout: float = 20.0
+
+    @classmethod
+    def read(cls, read: _Reader) -> MediaSettings:
+        folder = read.text("AFTERCARE_MEDIA_DIR")
+        return cls(
+            directory=Path(folder) if folder else None,
+            max_bytes=read.number("AFTERCARE_MEDIA_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
+            fetch_timeout=read.seconds("AFTERCARE_MEDIA_FETCH_TIMEOUT", 20.0),
+        )
+
+
+@dataclass(frozen=True)
 class ClinicSettingsOverrides:
     """Single clinic fields a deployment pins without editing ``knowledge/clinic.yml``."""
 
@@ -341,6 +359,7 @@ class Settings:
     retention: RetentionSettings = RetentionSettings()
     clinic: ClinicSettingsOverrides = ClinicSettingsOverrides()
     checkins: CheckinSettings = CheckinSettings()
+    media: MediaSettings = MediaSettings()
     staff_replies: StaffReplySettings = StaffReplySettings()
 
     def __post_init__(self) -> None:
@@ -356,6 +375,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def media_dir(self) -> Path:
+        """Where patient photos are stored: outside any web root, ``var/media/`` unless pinned."""
+        return self.media.directory or self.var_dir / "media"
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -383,6 +407,7 @@ class Settings:
             retention=RetentionSettings.read(read),
             clinic=ClinicSettingsOverrides.read(read),
             checkins=CheckinSettings.read(read),
+            media=MediaSettings.read(read),
             staff_replies=StaffReplySettings.read(read),
         )
 

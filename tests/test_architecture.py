@@ -31,6 +31,7 @@ LAYERS: Dict[str, int] = {
     "bot.alerts": 2,
     "bot.reconciler": 2,
     "bot.checkins": 2,
+    "bot.media": 2,
     "bot.rasa_components": 3,
     "bot.tracker_store": 3,
     "bot.channels": 3,

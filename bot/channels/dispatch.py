@@ -6,7 +6,9 @@ each message to the inbox (``bot.storage.inbox``) before the channel says "got i
 processes it in the background, one message at a time per conversation, in arrival order:
 
 1. the words (neutralised, bounded) go to Rasa with a collecting output channel;
-2. media gets the "please describe it in words" reply and a hand-off flag;
+2. a photo is downloaded, cleaned and stored for staff, raises the conversation's flag and
+   is acknowledged (``bot.media.intake``); other media gets the "please describe it in
+   words" reply and a hand-off flag;
 3. the replies are stored on the entry, which is marked done, and the provider calls that
    deliver them are queued in the outbox, all in one transaction;
 4. the outbox worker makes those calls with retries.
@@ -23,7 +25,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import (
     Any,
     Awaitable,
@@ -46,8 +48,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.http import Delivery
 from bot.channels.messages import ChannelTexts, clinic_template_values, load_channel_texts
 from bot.channels.text import bound_for_nlu, conversation_id, neutralise
+from bot.media.intake import PhotoIntake, PhotoMessage
 from bot.settings import Settings
-from bot.storage import inbox, make_engine, make_session_factory, outbound, run_write
+from bot.storage import inbox, make_engine, make_session_factory, outbound, run_write, takeover_flow
 from bot.storage.db import utcnow
 from bot.storage.flags import raise_flag
 from bot.storage.masking import mask_identity
@@ -77,6 +80,8 @@ class Inbound:
     text: Optional[str] = None
     media: Optional[str] = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # Where the provider keeps the media (a WhatsApp media id, a Telegram file id, a Twilio URL).
+    media_ref: Optional[str] = None
 
     def to_payload(self) -> Dict[str, Any]:
         """The JSON-able form kept in the inbox."""
@@ -93,6 +98,7 @@ class Inbound:
             text=data.get("text"),
             media=data.get("media"),
             metadata=dict(data.get("metadata") or {}),
+            media_ref=data.get("media_ref"),
         )
 
 
@@ -278,6 +284,7 @@ class Dispatcher:
         replay_interval: float = REPLAY_INTERVAL_SECONDS,
         settings: Optional[Settings] = None,
         outbound_interval: float = OUTBOUND_INTERVAL_SECONDS,
+        photos: Optional[PhotoIntake] = None,
     ) -> None:
         self.channel = channel
         self.sender = sender
@@ -287,6 +294,7 @@ class Dispatcher:
         self._database_url = database_url
         self._texts = texts
         self._flag_media = flag_media
+        self._photos = photos
         self._factory: Optional[sessionmaker] = None
         self._locks = SenderLocks()
         self._send_lock: Optional[asyncio.Lock] = None
@@ -318,6 +326,14 @@ class Dispatcher:
         if self._texts is None:
             self._texts = load_channel_texts()
         return self._texts
+
+    @property
+    def photos(self) -> PhotoIntake:
+        """The photo intake (media folder and size limit from the environment on first use)."""
+        if self._photos is None:
+            settings = self.settings
+            self._photos = PhotoIntake(self.database_url, settings.media_dir, settings.media.max_bytes)
+        return self._photos
 
     def factory(self) -> sessionmaker:
         """The session factory on our database, opened on first use."""
@@ -461,10 +477,12 @@ class Dispatcher:
             replies = None
             if entry.id not in self._fresh:
                 replies = await assistant.stored_turn(entry.conversation_id, item.message_id)
+            # The last attempt answers a photo it still cannot download like other media.
+            final = entry.attempts + 1 >= inbox.MAX_PROCESS_ATTEMPTS
             if replies is None:
-                replies = await self._run_turn(item, assistant)
+                replies = await self._run_turn(item, assistant, final=final)
             elif item.media:
-                replies = replies + await self._answer_media(item)
+                replies = replies + await self._answer_media(item, final=final)
         except Exception as error:
             logger.exception(
                 "%s: failed to process a message from %s",
@@ -512,7 +530,7 @@ class Dispatcher:
             lambda session: inbox.record_failure(session=session, entry_id=entry_id, error=error)
         )
 
-    async def _run_turn(self, item: Inbound, assistant: Assistant) -> List[Reply]:
+    async def _run_turn(self, item: Inbound, assistant: Assistant, final: bool = True) -> List[Reply]:
         """Hand the words to Rasa and collect its replies; answer any media; note a cut message."""
         collector = ReplyCollector()
         text = neutralise(item.text)
@@ -530,7 +548,7 @@ class Dispatcher:
             )
         replies = list(collector.replies)
         if item.media:
-            replies += await self._answer_media(item)
+            replies += await self._answer_media(item, final=final)
         if bounded is not None and bounded.truncated:
             replies.append(reply(self.texts.too_long_reply))
         return replies
@@ -546,7 +564,30 @@ class Dispatcher:
 
         await self._locks.run(self.conversation(item.sender_id), work)
 
-    async def _answer_media(self, item: Inbound) -> List[Reply]:
+    async def _answer_photo(self, item: Inbound, final: bool) -> Optional[List[Reply]]:
+        message = PhotoMessage(
+            channel=self.channel,
+            conversation_id=self.conversation(item.sender_id),
+            sender_id=item.sender_id,
+            message_id=item.message_id,
+            caption=neutralise(item.text),
+            media_ref=item.media_ref,
+        )
+        fetch = getattr(self.sender, "fetch_media", None)
+        texts = await self.photos.answer(message, fetch, final)
+        return None if texts is None else [reply(text) for text in texts]
+
+    async def _answer_media(self, item: Inbound, final: bool = True) -> List[Reply]:
+        if item.media == "image":
+            try:
+                photo_replies = await self._answer_photo(item, final)
+            except Exception:
+                if not final:
+                    raise
+                logger.exception("%s: could not receive a photo; answering it as other media", self.channel)
+                photo_replies = None
+            if photo_replies is not None:
+                return photo_replies
         texts = self.texts
         media = texts.media_name(item.media or "other")
         values = texts.clinic_values(clinic_template_values())
@@ -716,9 +757,21 @@ class Dispatcher:
             )
         row.held_since = now
 
+    def _expire_takeovers(self, now: datetime) -> None:
+        timeout = timedelta(minutes=self.settings.staff_replies.takeover_idle_minutes)
+        try:
+            self._write(
+                lambda session: takeover_flow.expire_idle(
+                    session=session, channel=self.channel, timeout=timeout, now=now
+                )
+            )
+        except Exception:  # the messages below must still go out
+            logger.exception("%s: could not end idle takeovers", self.channel)
+
     async def send_outbound(self, now: Optional[datetime] = None) -> int:
-        """Queue the provider calls of waiting outbound messages, then send what is due."""
+        """End idle takeovers, queue the provider calls of waiting outbound messages, send what is due."""
         moment = now or utcnow()
+        await asyncio.to_thread(self._expire_takeovers, moment)
         await asyncio.to_thread(self._write, lambda session: self._render_outbound_in(session, moment))
         return await self.send_due()
 

@@ -19,6 +19,8 @@ from bot.channels.http import Delivery, RequestError, lower_headers, parse_json_
 from bot.channels.messages import load_channel_texts
 from bot.channels.provider import ProviderInput, ProviderRequest
 from bot.channels.security import secret_matches
+from bot.media.fetch import MediaFetchError, download, fetch_json
+from bot.media.settings import media_settings
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,15 @@ def _callback(callback: Mapping[str, Any], message_id: str) -> List[Inbound]:
     return [Inbound(message_id, str(user_id), metadata=metadata)]
 
 
+def _photo_file(message: Mapping[str, Any]) -> Optional[str]:
+    """The file id of a photo's largest size (Telegram lists them smallest first)."""
+    sizes = message.get("photo")
+    if not isinstance(sizes, list) or not sizes or not isinstance(sizes[-1], dict):
+        return None
+    file_id = sizes[-1].get("file_id")
+    return file_id if isinstance(file_id, str) and file_id else None
+
+
 def parse_update(update: Mapping[str, Any], bot_id: str, start_text: str) -> List[Inbound]:
     """Return the patient message in one update; other updates (groups, joins, polls) yield nothing.
 
@@ -98,7 +109,7 @@ def parse_update(update: Mapping[str, Any], bot_id: str, start_text: str) -> Lis
     for field_name, media in MEDIA_FIELDS.items():
         if field_name in message:
             caption = message.get("caption") if isinstance(message.get("caption"), str) else None
-            return [Inbound(message_id, chat_id, text=caption, media=media)]
+            return [Inbound(message_id, chat_id, text=caption, media=media, media_ref=_photo_file(message))]
     return []
 
 
@@ -167,6 +178,22 @@ class TelegramInput(ProviderInput):
             return []
         body: Dict[str, Any] = {CALLBACK_KEY: str(callback_id)}
         return [{"recipient": f"callback:{callback_id}", "method": "answerCallbackQuery", "body": body}]
+
+    async def fetch_media(self, file_id: str) -> bytes:
+        """A photo: ``getFile`` names its path, downloaded from the Bot API's file URL."""
+        settings = media_settings()
+        api = self.config["api_base"].rstrip("/")
+        token = self.config["access_token"]
+        info = await fetch_json(
+            f"{api}/bot{token}/getFile", params={"file_id": file_id}, timeout=settings.fetch_timeout
+        )
+        result = info.get("result") if info.get("ok") else None
+        path = result.get("file_path") if isinstance(result, dict) else None
+        if not isinstance(path, str) or not path or ".." in path:
+            raise MediaFetchError("no file path", permanent=True)
+        return await download(
+            f"{api}/file/bot{token}/{path}", max_bytes=settings.max_bytes, timeout=settings.fetch_timeout
+        )
 
     async def deliver(self, request: Mapping[str, Any]) -> Delivery:
         """Call the Bot API method."""

@@ -21,6 +21,8 @@ from twilio.request_validator import RequestValidator
 from bot.channels.dispatch import Inbound, StatusUpdate
 from bot.channels.http import Delivery, RequestError, lower_headers, read_body
 from bot.channels.provider import ProviderInput, ProviderRequest
+from bot.media.fetch import MediaFetchError, download
+from bot.media.settings import media_settings
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,9 @@ def parse_message(params: FormParams) -> List[Inbound]:
     text = first("Body") or None
     media_count = first("NumMedia")
     if media_count.isdigit() and int(media_count) > 0:
-        return [Inbound(message_id, sender, text=text, media=_media_kind(first("MediaContentType0")))]
+        kind = _media_kind(first("MediaContentType0"))
+        media_url = first("MediaUrl0") if kind == "image" else ""
+        return [Inbound(message_id, sender, text=text, media=kind, media_ref=media_url or None)]
     if first("Latitude") and first("Longitude"):
         return [Inbound(message_id, sender, text=text, media="location")]
     return [Inbound(message_id, sender, text=text)] if text else []
@@ -189,6 +193,16 @@ class TwilioInput(ProviderInput):
             if updates:
                 await self.dispatcher.apply_statuses(updates)
             return response.text("", status=204)
+
+    async def fetch_media(self, url: str) -> bytes:
+        """A photo at ``MediaUrl0``, fetched with the account's credentials, only from Twilio's API."""
+        base = self.config["api_base"].rstrip("/") + "/"
+        if not url.startswith(base):
+            # The credentials go only to Twilio, never to a host named in a message.
+            raise MediaFetchError("media URL outside the Twilio API", permanent=True)
+        settings = media_settings()
+        auth = aiohttp.BasicAuth(self.config["account_sid"], self.config["auth_token"])
+        return await download(url, auth=auth, max_bytes=settings.max_bytes, timeout=settings.fetch_timeout)
 
     def acknowledge(self) -> HTTPResponse:
         """An empty TwiML answer: the replies go through the API."""

@@ -20,6 +20,8 @@ from bot.channels.dispatch import Inbound, StatusUpdate
 from bot.channels.http import Delivery, RequestError, lower_headers, parse_json_object
 from bot.channels.provider import ProviderInput, ProviderRequest
 from bot.channels.security import meta_signature_valid, secret_matches
+from bot.media.fetch import MediaFetchError, download, fetch_json
+from bot.media.settings import media_settings
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +85,8 @@ def _message_words(message: Mapping[str, Any], sender: str) -> Optional[Inbound]
     media = kind if kind in MEDIA_TYPES else "other"
     if kind == "audio" and details.get("voice"):
         media = "voice"
-    return Inbound(message_id, sender, text=caption, media=media)
+    media_id = details.get("id") if kind == "image" and isinstance(details.get("id"), str) else None
+    return Inbound(message_id, sender, text=caption, media=media, media_ref=media_id)
 
 
 def parse_webhook(data: Mapping[str, Any], phone_number_id: str) -> List[Inbound]:
@@ -248,6 +251,18 @@ class WhatsAppInput(ProviderInput):
     def statuses(self, body: bytes) -> List[StatusUpdate]:
         """Meta's status callbacks for messages we sent (the body is already authenticated)."""
         return parse_statuses(parse_json_object(body))
+
+    async def fetch_media(self, media_id: str) -> bytes:
+        """A photo: the Graph media endpoint names a short-lived URL, fetched with the same token."""
+        settings = media_settings()
+        headers = {"Authorization": f"Bearer {self.config['access_token']}"}
+        base = self.config["api_base"].rstrip("/")
+        info = await fetch_json(f"{base}/{media_id}", headers=headers, timeout=settings.fetch_timeout)
+        url = info.get("url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise MediaFetchError("no media url", permanent=True)
+        limit, timeout = settings.max_bytes, settings.fetch_timeout
+        return await download(url, headers=headers, max_bytes=limit, timeout=timeout)
 
     def add_routes(self, webhook: Blueprint) -> None:
         """Meta's subscription check."""

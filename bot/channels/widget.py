@@ -8,6 +8,8 @@ or, as the widget sends it, in the JSON body as ``"token"``):
   marked with the triage level it escalates to, plus the conversation's ``triage_level``;
 - ``POST /history`` (or ``GET`` with the header): the conversation so far, so a reload
   continues it;
+- ``POST /photo`` with the token, ``id``, base64 ``image``, optional ``caption`` and
+  ``consent``: a photo for staff (``bot.channels.widget_photo``), answered like ``/message``;
 - ``GET /config``: the widget's labels, suggested questions and the clinic's numbers;
 - ``GET /static/widget.js`` and ``/static/widget.css``, and a demo page at ``GET /demo``.
 
@@ -37,6 +39,16 @@ from bot.channels.named import NamedInputChannel
 from bot.channels.security import SessionSigner, widget_secret
 from bot.channels.text import neutralise, tel_link
 from bot.channels.widget_history import bot_message, history
+from bot.channels.widget_photo import (
+    ConsentMissingError,
+    body_limit,
+    parse_upload,
+    photo_config,
+    store_upload,
+)
+from bot.media.images import ImageRefusedError
+from bot.media.intake import PhotoMessage
+from bot.media.texts import load_photo_texts
 from bot.names import TRIAGE_LEVEL
 from bot.storage import outbound
 from bot.storage.masking import mask_identity
@@ -57,7 +69,7 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 DEMO_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "img-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 
@@ -216,12 +228,13 @@ class WidgetInput(NamedInputChannel):
         request: Request,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         session_id: str,
-        text: str,
+        text: Optional[str],
         client_id: str,
+        media: Optional[str] = None,
     ) -> HTTPResponse:
         # The message id is unique per session; a retry of the same id (the browser gave up
         # on the first request) gets the replies stored for it, never a second turn.
-        item = Inbound(message_id(session_id, client_id), session_id, text=text)
+        item = Inbound(message_id(session_id, client_id), session_id, text=text, media=media)
         try:
             answer = await self.dispatcher.answer(item, Assistant(on_new_message, request.app))
         except Exception:  # ProcessingError too: the message stays in the inbox
@@ -238,6 +251,42 @@ class WidgetInput(NamedInputChannel):
             body["duplicate"] = True
         return self._json(request, body)
 
+    async def _photo(
+        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        """Check and store an uploaded photo, then answer it as a message with a photo."""
+        intake = self.dispatcher.photos
+        texts = load_photo_texts()
+        try:
+            data = parse_json_object(await read_body(request, limit=body_limit(intake.max_bytes)))
+            session_id = self._session(request, data)
+            _, client_id = parse_message_request({"text": "photo", "id": data.get("id")})
+            upload = parse_upload(data, intake.max_bytes)
+            mid = message_id(session_id, client_id)
+            message = PhotoMessage(
+                CHANNEL, self.dispatcher.conversation(session_id), session_id, mid, upload.caption
+            )
+            await store_upload(intake, message, upload)
+        except RequestError as error:
+            if error.status == 413:
+                return self._json(request, {"error": "too_large", "message": texts.say("too_large")}, 413)
+            return self._json(request, {"error": error.reason}, status=error.status)
+        except ImageRefusedError as refused:
+            status = 413 if refused.reason == "too_large" else 415
+            return self._json(
+                request, {"error": refused.reason, "message": texts.say(refused.reason)}, status
+            )
+        except ConsentMissingError:
+            return self._json(
+                request, {"error": "consent_required", "message": texts.say("consent_required")}, 400
+            )
+        except Exception:
+            logger.exception("widget: could not store a photo from %s", mask_identity(CHANNEL, session_id))
+            return self._json(request, {"error": "server error"}, status=500)
+        return await self._reply(
+            request, on_new_message, session_id, upload.caption, client_id, media="image"
+        )
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: health, config, session, message, history, static files and the demo page."""
         webhook = Blueprint("aftercare_widget", __name__)
@@ -248,7 +297,10 @@ class WidgetInput(NamedInputChannel):
 
         @webhook.route("/config", methods=["GET"])
         async def config(request: Request) -> HTTPResponse:
-            return self._json(request, widget_config(self.texts, clinic_template_values()))
+            clinic = clinic_template_values()
+            body = widget_config(self.texts, clinic)
+            body["photo"] = photo_config(load_photo_texts(), clinic, self.dispatcher.photos.max_bytes)
+            return self._json(request, body)
 
         @webhook.route("/session", methods=["POST"])
         async def session(request: Request) -> HTTPResponse:
@@ -273,6 +325,10 @@ class WidgetInput(NamedInputChannel):
             except RequestError as error:
                 return self._json(request, {"error": error.reason}, status=error.status)
             return await self._reply(request, on_new_message, session_id, text, client_id)
+
+        @webhook.route("/photo", methods=["POST"], stream=True)
+        async def photo(request: Request) -> HTTPResponse:
+            return await self._photo(request, on_new_message)
 
         @webhook.listener("after_server_start")
         async def start_worker(app: Any, _: Any) -> None:

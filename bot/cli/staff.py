@@ -1,4 +1,8 @@
-"""``aftercare staff add|list|disable|enable|set-password``: dashboard accounts from the terminal.
+"""``aftercare staff add|list|disable|enable|set-password|token``: dashboard accounts from the terminal.
+
+``aftercare staff token NAME`` creates an API token for the staff JSON API and prints it as
+the last line (shown once, stored hashed); ``--revoke [HINT]`` revokes them (or the one
+starting with HINT); ``--list`` shows their hints.
 
 Passwords are never taken from the command line (they would end up in shell history and
 ``ps``): they are prompted twice, or read from standard input with ``--password-stdin``.
@@ -15,7 +19,7 @@ from typing import Callable, Optional
 from sqlalchemy.orm import Session
 
 from bot.cli.common import cli_actor, database
-from bot.storage import audit, staff
+from bot.storage import api_tokens, audit, staff
 from bot.storage.models import StaffUser
 from bot.storage.vocabulary import STAFF_ROLES
 
@@ -45,6 +49,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     password.set_defaults(func=_set_password)
+
+    token = commands.add_parser("token", help="create an API token (printed last, once), or revoke them")
+    token.add_argument("username")
+    token.add_argument(
+        "--revoke",
+        nargs="?",
+        const="",
+        metavar="HINT",
+        help="revoke all tokens, or the one starting with HINT",
+    )
+    token.add_argument("--list", action="store_true", help="list the tokens' hints and when they were used")
+    token.set_defaults(func=_token)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -134,3 +150,39 @@ def _set_password(args: argparse.Namespace) -> int:
         return _Change(user, "staff.set_password", f"new password set for {user.username}")
 
     return _change_account(args, set_password, asks_password=True)
+
+
+def _token(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list_tokens(args)
+    created: list = []
+
+    def change(session: Session, _password: str) -> _Change:
+        user = _find(session, args.username)
+        if args.revoke is not None:
+            count = api_tokens.revoke_tokens(session=session, staff=user, hint=args.revoke or None)
+            return _Change(user, "api_token.revoke", f"revoked {count} API token(s) of {user.username}")
+        row, token = api_tokens.create_token(session=session, staff=user)
+        created.append(token)
+        done = f"API token for {user.username} ({user.role}); it is shown only this once:"
+        return _Change(user, "api_token.create", done, f"hint={row.hint}")
+
+    status = _change_account(args, change)
+    if status == 0 and created:
+        print(created[0])  # the contract: the token is the last line of standard output
+    return status
+
+
+def _list_tokens(args: argparse.Namespace) -> int:
+    try:
+        with database(args.settings) as factory, factory.begin() as session:
+            rows = api_tokens.tokens_of(session=session, staff=_find(session, args.username))
+    except staff.StaffError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{'HINT':<12} {'CREATED (UTC)':<17} {'LAST USED':<17} STATUS")
+    for row in rows:
+        used = row.last_used_at.strftime("%Y-%m-%d %H:%M") if row.last_used_at else "never"
+        status = "revoked" if row.revoked_at else "live"
+        print(f"{row.hint:<12} {row.created_at.strftime('%Y-%m-%d %H:%M'):<17} {used:<17} {status}")
+    return 0

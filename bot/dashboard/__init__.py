@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.alerts.config import AlertConfig
-from bot.dashboard import admin, auth, flags, patients, presentation, queue
+from bot.dashboard import admin, api, auth, flags, media, patients, presentation, queue
 from bot.dashboard.config import DashboardConfig, session_key_source
 from bot.dashboard.db import EXTENSION, DashboardState
 from bot.dashboard.security import (
@@ -23,6 +23,7 @@ from bot.dashboard.security import (
     add_security_headers,
     audit_request,
     enforce_login_and_csrf,
+    is_api_request,
 )
 from bot.settings import Settings, process_settings
 from bot.storage import make_engine, make_session_factory
@@ -76,11 +77,17 @@ def create_app(
     app.after_request(add_security_headers)
     app.after_request(audit_request)
     presentation.install(app)
-    for blueprint in (auth.bp, queue.bp, flags.bp, admin.bp, patients.bp):
+    for blueprint in (auth.bp, queue.bp, flags.bp, admin.bp, api.bp, patients.bp):
         app.register_blueprint(blueprint)
+    media.install(app)
 
     @app.errorhandler(HTTPException)
     def _error_page(error: HTTPException) -> ResponseReturnValue:
+        if is_api_request():
+            code = error.code or 500
+            headers = {"WWW-Authenticate": "Bearer"} if code == 401 else {}
+            name = "unauthorized" if code == 401 else (error.name or "error").lower().replace(" ", "_")
+            return jsonify({"error": name}), code, headers
         return render_template("error.html", error=error), error.code or 500
 
     return app

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Callable, Optional
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from bot.dashboard import staff_actions
 from bot.dashboard.conversation import flags_by_turn
 from bot.dashboard.db import record, transaction
 from bot.storage import audit, flags, outbox
 from bot.storage.models import Flag
-from bot.storage.tracker import read_transcript
+from bot.storage.takeover_flow import HeldByOtherError
 from bot.storage.vocabulary import OUTCOMES
 
 bp = Blueprint("flags", __name__, url_prefix="/flags")
@@ -31,8 +33,9 @@ def show(flag_id: int) -> str:
         flag = db.get(Flag, flag_id)
         if flag is None:
             abort(404)
-        conversation_flags = flags.flags_for_conversation(session=db, conversation_id=flag.conversation_id)
-        transcript = read_transcript(session=db, conversation_id=flag.conversation_id)
+        conversation = staff_actions.load_conversation(db, flag.conversation_id)
+        conversation_flags = conversation.flags
+        transcript = conversation.transcript
         history = {
             item.id: list(reversed(audit.entries(session=db, target=_target(item.id), action="flag.")))
             for item in conversation_flags
@@ -49,6 +52,10 @@ def show(flag_id: int) -> str:
         highlighted=flags_by_turn(transcript, conversation_flags),
         outcomes=OUTCOMES,
         max_note_length=MAX_NOTE_LENGTH,
+        conversation=conversation,
+        # One id per rendered form: a double click or a resubmitted form queues the reply once.
+        reply_key=secrets.token_urlsafe(12),
+        max_reply_length=staff_actions.MAX_REPLY_LENGTH,
     )
 
 
@@ -111,3 +118,47 @@ def reopen(flag_id: int) -> Response:
     return _change_flag(
         flag_id, lambda db, flag: flags.reopen(session=db, flag=flag), "flag.reopen", "flag_reopened"
     )
+
+
+def _conversation_of(db: Session, flag_id: int) -> str:
+    flag = db.get(Flag, flag_id) or abort(404)
+    return str(flag.conversation_id)
+
+
+@bp.route("/<int:flag_id>/takeover", methods=["POST"])
+def takeover(flag_id: int) -> Response:
+    """Take the flag's conversation over: the assistant stops answering, except for red flags."""
+    try:
+        with transaction() as db:
+            result = staff_actions.take_over(db, _conversation_of(db, flag_id), g.user)
+    except staff_actions.ReplyRefusedError as error:
+        flash(f"reply_errors.{error.code}", "error")
+        return _back(flag_id)
+    flash("takeover_started" if result.taken else "takeover_held", "info" if result.taken else "error")
+    return _back(flag_id)
+
+
+@bp.route("/<int:flag_id>/handback", methods=["POST"])
+def handback(flag_id: int) -> Response:
+    """Give the conversation back to the assistant, which tells the patient."""
+    with transaction() as db:
+        ended = staff_actions.give_back(db, _conversation_of(db, flag_id), g.user)
+    flash("handed_back" if ended is not None else "not_taken_over", "info")
+    return _back(flag_id)
+
+
+@bp.route("/<int:flag_id>/reply", methods=["POST"])
+def reply(flag_id: int) -> Response:
+    """Send the patient a message through their own channel."""
+    key = request.form.get("reply_key", "")[:64] or secrets.token_urlsafe(12)
+    try:
+        with transaction() as db:
+            staff_actions.reply(db, _conversation_of(db, flag_id), g.user, request.form.get("text", ""), key)
+    except staff_actions.ReplyRefusedError as error:
+        flash(f"reply_errors.{error.code}", "error")
+        return _back(flag_id)
+    except HeldByOtherError:
+        flash("takeover_held", "error")
+        return _back(flag_id)
+    flash("reply_queued", "info")
+    return _back(flag_id)

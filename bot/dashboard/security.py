@@ -2,7 +2,9 @@
 
 Every route needs a logged-in, enabled staff member except the ones in
 ``PUBLIC_ENDPOINTS``; that is enforced once, here, rather than per view, so a new
-view cannot forget it.
+view cannot forget it. Under ``/api`` the staff member is named by a Bearer API token
+instead (never by the session cookie, so no CSRF token is needed there: a browser never
+sends the header by itself).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 from bot.dashboard.db import EXTENSION, record, transaction
-from bot.storage import staff_sessions
+from bot.storage import api_tokens, staff_sessions
 from bot.storage.db import utcnow
 from bot.storage.models import StaffUser
 from bot.storage.vocabulary import ROLE_ADMIN
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+# Paths fetched by an <img> tag or a tool, not a person: 401 instead of a login page.
+NO_LOGIN_REDIRECT = ("/media/",)
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -111,15 +115,42 @@ def safe_next(target: Optional[str]) -> Optional[str]:
     return target
 
 
+API_PREFIX = "/api"
+
+
+def is_api_request() -> bool:
+    """Whether the request is for the JSON API (Bearer tokens, JSON errors)."""
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def bearer_token() -> Optional[str]:
+    """The token of ``Authorization: Bearer <token>``, if the request has one."""
+    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _enforce_api_token() -> None:
+    with transaction() as db:
+        g.user = api_tokens.staff_for_token(session=db, token=bearer_token(), now=utcnow())
+    if g.user is None:
+        g.denied = "api_token"
+        abort(401)
+    g.api = True
+
+
 def enforce_login_and_csrf() -> Optional[Response]:
     """Run before every request: load the user, require login, check CSRF on POST."""
     if request.endpoint == "static":
         g.user = None
         return None
+    # Photos answer to the API token too: the API's attachments name them (docs/photos.md).
+    if is_api_request() or (request.path.startswith(NO_LOGIN_REDIRECT) and bearer_token()):
+        _enforce_api_token()
+        return None
     g.user = _load_user()
     if request.endpoint not in PUBLIC_ENDPOINTS and g.user is None:
         g.denied = "login_required"
-        if request.method in SAFE_METHODS:
+        if request.method in SAFE_METHODS and not request.path.startswith(NO_LOGIN_REDIRECT):
             return cast(Response, redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
         abort(401)
     if request.method not in SAFE_METHODS:

@@ -9,7 +9,9 @@ predicts the escalation response before anything else, keeps ``triage_level`` at
 highest level reached, records that a flag is owed (``bot.reconciler``) before the reply
 leaves, and closes each turn (fallback flag, first-message disclaimer). With priority
 above ``RulePolicy`` and confidence 1.0 it wins whenever it speaks; when it abstains the
-rules decide.
+rules decide. While a member of staff has taken the conversation over (``bot.storage.takeover``,
+read from the database on each turn) it lets only the safety net act (escalation, flag,
+safety questions) and otherwise listens, so staff answer.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.conversation import triage_flag_for
 from bot.knowledge import load_clinic_settings
 from bot.names import (
+    ACTION_LISTEN,
+    ACTION_RECORD_FLAG,
     CLINIC_SLOTS,
     DAYS_SINCE_PROCEDURE,
     DISCLAIMER_SHOWN,
@@ -40,6 +44,7 @@ from bot.names import (
     TRIAGE_LEVEL,
     TRIAGE_VERDICT,
     UTTER_ASK_DAYS_SINCE,
+    UTTER_ASK_SAFETY_QUESTIONS,
     UTTER_DISCLAIMER,
 )
 from bot.reconciler import OwedFlagRecorder, recorder_engine
@@ -48,6 +53,7 @@ from bot.settings import Settings
 from bot.storage import make_session_factory
 from bot.storage.owed_flags import OwedFlagDetails
 from bot.storage.owed_journal import journal_path
+from bot.storage.takeover import TakeoverReader
 from bot.treatment_date import parse_iso_date
 from bot.triage import Level, assess
 from bot.triage.clarify import decide_for_message
@@ -57,6 +63,10 @@ logger = logging.getLogger(__name__)
 
 _NOT_A_RESPONSE = {"action_listen", "action_extract_slots", "action_session_start"}
 ASK_DAYS_RESPONSE = UTTER_ASK_DAYS_SINCE
+# What still happens while staff have taken a conversation over: the safety net.
+SAFETY_NET_ACTIONS = frozenset(
+    {*ESCALATION_RESPONSES.values(), ACTION_RECORD_FLAG, UTTER_ASK_SAFETY_QUESTIONS}
+)
 
 
 def local_date(timestamp: Optional[float]) -> date:
@@ -82,6 +92,19 @@ def default_recorder() -> OwedFlagRecorder:
     return _default_recorder(settings.database_url, str(settings.var_dir))
 
 
+@lru_cache(maxsize=4)
+def _takeover_reader(database_url: str, idle_minutes: int) -> TakeoverReader:
+    return TakeoverReader(database_url, timedelta(minutes=idle_minutes))
+
+
+def default_takeover_check(conversation_id: str) -> bool:
+    """Whether a member of staff holds the conversation now (from the database; False if unreadable)."""
+    settings = Settings.from_env()
+    return _takeover_reader(settings.database_url, settings.staff_replies.takeover_idle_minutes)(
+        conversation_id
+    )
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class SafetyPolicy(Policy):
     """Escalate red flags deterministically; never lower ``triage_level``."""
@@ -89,6 +112,7 @@ class SafetyPolicy(Policy):
     # Replaceable in tests: where owed flags are recorded, and the date of a message.
     recorder_provider: Callable[[], OwedFlagRecorder] = staticmethod(default_recorder)
     clock: Callable[[Optional[float]], date] = staticmethod(local_date)
+    takeover_check: Callable[[str], bool] = staticmethod(default_takeover_check)
 
     @staticmethod
     def supported_data() -> SupportedData:
@@ -138,6 +162,12 @@ class SafetyPolicy(Policy):
         )
         events += _level_and_clinic_events(tracker, turn.level)
         action = next_action(turn)
+        if (
+            action != ACTION_LISTEN
+            and action not in SAFETY_NET_ACTIONS
+            and self.takeover_check(tracker.sender_id)
+        ):
+            action = ACTION_LISTEN  # staff answer this conversation now
         if action is None or action not in domain.action_names_or_texts:
             return self._prediction(self._default_predictions(domain), events=events)
         if action in ESCALATION_RESPONSES.values():

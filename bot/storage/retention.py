@@ -1,4 +1,4 @@
-"""Retention: delete flags, alerts, channel messages and tracker conversations older than a cutoff.
+"""Retention: delete flags, alerts, channel messages, photos and tracker conversations older than a cutoff.
 
 The audit log is kept (it is append-only and holds no patient text); the purge itself
 is recorded there by the caller.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Tuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.storage.inbox import purge_channel_messages
 from bot.storage.models import AlertOutbox, Flag
 from bot.storage.owed_table import OWED, OwedFlag
+from bot.storage.photos import purge_photos
 from bot.storage.quarantine import QuarantinedEvent, purge_quarantined
 from bot.storage.tracker import purge_events
 
@@ -46,13 +48,21 @@ class PurgeReport:
     dry_run: bool
     channel_messages: int = 0
     quarantined_events: int = 0
+    # Photo files whose rows this purge deleted: the caller removes them once it committed.
+    photo_files: Tuple[str, ...] = ()
+
+    @property
+    def photos(self) -> int:
+        """How many photos (each a file and its thumbnail) were deleted."""
+        return len(self.photo_files) // 2
 
     def summary(self) -> str:
         """Return the counts as one line (also used as the audit detail)."""
         return (
             f"cutoff={self.cutoff.isoformat(timespec='seconds')} flags={self.flags} alerts={self.alerts} "
             f"events={self.events} conversations={self.conversations} "
-            f"channel_messages={self.channel_messages} quarantined_events={self.quarantined_events}"
+            f"channel_messages={self.channel_messages} quarantined_events={self.quarantined_events} "
+            f"photos={self.photos}"
         )
 
 
@@ -88,6 +98,15 @@ def purge(*, session: Session, before: datetime, dry_run: bool = False) -> Purge
         )
     else:
         quarantined = purge_quarantined(session=session, before=before)
+    photo_files = tuple(purge_photos(session=session, before=before, dry_run=dry_run))
     return PurgeReport(
-        before, flag_count, alert_count, events.events, events.conversations, dry_run, messages, quarantined
+        before,
+        flag_count,
+        alert_count,
+        events.events,
+        events.conversations,
+        dry_run,
+        messages,
+        quarantined,
+        photo_files,
     )

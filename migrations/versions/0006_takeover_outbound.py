@@ -1,4 +1,4 @@
-"""Outbound messages (staff replies, notices, check-ins) and their provider receipts.
+"""Outbound messages (staff replies, notices, check-ins), their receipts, takeovers, API tokens.
 
 Revision ID: 0006_takeover
 Revises: 0005_safetycore
@@ -75,7 +75,51 @@ def upgrade() -> None:
         unique=True,
     )
 
+    op.create_table(
+        "aftercare_takeovers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("conversation_id", sa.String(length=255), nullable=False),
+        sa.Column("staff", sa.String(length=64), nullable=False),
+        sa.Column("started_at", **_utc(False)),
+        sa.Column("last_activity_at", **_utc(False)),
+        sa.Column("ended_at", **_utc(True)),
+        sa.Column("ended_by", sa.String(length=64), nullable=True),
+        sa.Column("end_reason", sa.String(length=16), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_aftercare_takeovers")),
+    )
+    op.create_index("ix_aftercare_takeovers_conversation_id", "aftercare_takeovers", ["conversation_id"])
+    # One open takeover per conversation: the database, not a check-then-write, decides a race.
+    op.create_index(
+        "uq_aftercare_takeovers_open",
+        "aftercare_takeovers",
+        ["conversation_id"],
+        unique=True,
+        sqlite_where=sa.text("ended_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL"),
+    )
+    op.create_table(
+        "aftercare_api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("hint", sa.String(length=16), nullable=False),
+        sa.Column("created_at", **_utc(False)),
+        sa.Column("last_used_at", **_utc(True)),
+        sa.Column("revoked_at", **_utc(True)),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["aftercare_staff.id"],
+            name=op.f("fk_aftercare_api_tokens_staff_id_aftercare_staff"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_aftercare_api_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_aftercare_api_tokens_token_hash")),
+    )
+    op.create_index("ix_aftercare_api_tokens_staff_id", "aftercare_api_tokens", ["staff_id"])
+
 
 def downgrade() -> None:
+    op.drop_table("aftercare_api_tokens")
+    op.drop_table("aftercare_takeovers")
     op.drop_table("aftercare_outbound_receipts")
     op.drop_table("aftercare_outbound")

@@ -34,10 +34,30 @@ class FakeProviders:
 
     def __init__(self) -> None:
         self.calls: List[Call] = []
+        # Media the fake's download endpoints serve, by id (see ``tests/media``), and failures to serve first.
+        self.media: Dict[str, bytes] = {}
+        self.media_failures = 0
+        self.downloads: List[Call] = []
         self._lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                with fake._lock:
+                    fake.downloads.append(
+                        Call(self.path, {k.lower(): v for k, v in self.headers.items()}, None)
+                    )
+                    failing = fake.media_failures > 0
+                    fake.media_failures -= 1 if failing else 0
+                status, content_type, payload = (
+                    (503, "text/plain", b"busy") if failing else fake._media(self.path)
+                )
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8")
@@ -79,6 +99,30 @@ class FakeProviders:
         if path.startswith("/twilio/"):
             return 201, {"sid": f"SM{len(self.calls):032d}", "status": "queued"}
         return 404, {"error": "unknown path"}
+
+    def _media(self, path: str) -> tuple[int, str, bytes]:
+        """Media endpoints: WhatsApp lookup and download, Telegram getFile and file, Twilio media URL."""
+        route, _, query = path.partition("?")
+        name = route.rsplit("/", 1)[-1]
+        if route.startswith("/telegram/") and route.endswith("/getFile"):
+            file_id = parse_qs(query).get("file_id", [""])[0]
+            found = file_id in self.media
+            answer = {"ok": True, "result": {"file_id": file_id, "file_path": f"photos/{file_id}.jpg"}}
+            return (
+                (200 if found else 400),
+                "application/json",
+                json.dumps(answer if found else {"ok": False}).encode(),
+            )
+        if route.startswith("/graph/") and name in self.media and "/media-download/" not in route:
+            return (
+                200,
+                "application/json",
+                json.dumps({"url": f"{self.url}/graph/media-download/{name}"}).encode(),
+            )
+        key = name[: -len(".jpg")] if route.startswith("/telegram/") and name.endswith(".jpg") else name
+        if key in self.media:
+            return 200, "application/octet-stream", self.media[key]
+        return 404, "application/json", b'{"error": "unknown media"}'
 
     def start(self) -> FakeProviders:
         self._thread.start()

@@ -295,6 +295,99 @@
     pump();
   }
 
+  // ---- photos (upload only: the server checks, cleans, stores and answers them) ----
+  var PHOTO_SIDE = 2048;
+  var photoConsent = false;
+  function photoLabel(name) { return (config.photo && config.photo.labels[name]) || ""; }
+
+  // Redrawn on a canvas: smaller, and without the camera's EXIF (location) before it is sent.
+  // A photo the browser cannot draw (HEIC in most browsers) goes as it is; the server converts it.
+  function downscale(file) {
+    return new Promise(function (resolve) {
+      var url = URL.createObjectURL(file);
+      var img = new Image();
+      img.onload = function () {
+        var scale = Math.min(1, PHOTO_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
+        canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+        canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+        URL.revokeObjectURL(url);
+        canvas.toBlob(function (blob) { resolve(blob || file); }, "image/jpeg", 0.85);
+      };
+      img.onerror = function () { URL.revokeObjectURL(url); resolve(file); };
+      img.src = url;
+    });
+  }
+
+  function base64Of(blob) {
+    return new Promise(function (resolve, reject) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(String(reader.result).split(",")[1] || ""); };
+      reader.onerror = reject;
+      reader.readAsDataURL(blob);
+    });
+  }
+
+  function sendPhoto(file) {
+    var caption = ui.input.value.trim();
+    ui.input.value = "";
+    showSuggestions(false);
+    setTyping(true);
+    return downscale(file).then(function (blob) {
+      var item = addMessage({ from: "user", text: caption }, false);
+      var thumb = el("img", "acw-photo");
+      thumb.alt = photoLabel("photo_alt");
+      thumb.src = URL.createObjectURL(blob);
+      item.appendChild(thumb);
+      item.classList.add("acw-pending");
+      return ensureSession().then(function () { return base64Of(blob); }).then(function (data) {
+        return reliably("POST", "/photo", { id: newId(), image: data, caption: caption, consent: photoConsent });
+      }).then(function (result) {
+        item.classList.remove("acw-pending");
+        if (result.status >= 400) {
+          item.classList.add("acw-rejected");
+          addMessage({ from: "bot", text: result.data.message || label("rejected") }, true);
+          return;
+        }
+        (result.data.messages || []).forEach(function (reply) { addMessage(reply, true); });
+      });
+    }).catch(function () { notice("failed"); }).then(function () { setTyping(false); });
+  }
+
+  function buildPhoto(form) {
+    if (!config.photo) { return; }
+    var file = el("input", "acw-file");
+    file.type = "file";
+    file.accept = "image/*";
+    file.setAttribute("capture", "environment");
+    file.hidden = true;
+    var attach = el("button", "acw-attach", photoLabel("attach_button"));
+    attach.type = "button";
+    var consent = el("div", "acw-consent");
+    consent.setAttribute("role", "group");
+    consent.hidden = true;
+    paragraphs(consent, config.photo.consent);
+    var agree = el("button", "acw-chip acw-consent-accept", photoLabel("consent_accept"));
+    agree.type = "button";
+    var later = el("button", "acw-chip", photoLabel("consent_cancel"));
+    later.type = "button";
+    consent.appendChild(agree);
+    consent.appendChild(later);
+    attach.addEventListener("click", function () {
+      if (photoConsent) { file.click(); } else { consent.hidden = false; agree.focus(); }
+    });
+    agree.addEventListener("click", function () { photoConsent = true; consent.hidden = true; file.click(); });
+    later.addEventListener("click", function () { consent.hidden = true; attach.focus(); });
+    file.addEventListener("change", function () {
+      if (file.files && file.files[0]) { sendPhoto(file.files[0]); }
+      file.value = "";
+    });
+    form.parentNode.insertBefore(consent, form);
+    form.insertBefore(attach, form.lastChild);
+    form.appendChild(file);
+  }
+
   // ---- layout ----
   function build() {
     var root = el("div", "acw");
@@ -376,6 +469,7 @@
     form.appendChild(send);
     ui.input = input;
     panel.appendChild(form);
+    buildPhoto(form);
 
     root.appendChild(panel);
     root.appendChild(launcher);

@@ -1,0 +1,92 @@
+"""Photo uploads from the website widget: ``POST /webhooks/widget/photo``.
+
+The widget downscales the photo in the browser and posts it as base64 in the same
+text/plain JSON body as its messages (no CORS preflight), with ``token``, ``id``, an
+optional ``caption`` and ``consent: true`` once the patient agreed to the photo notice.
+The server applies the same checks as for every channel (size, type by content,
+re-encoding without EXIF), stores the photo, records the consent, and then hands the
+message to the dispatcher like any other, which flags the conversation and acknowledges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional
+
+from bot.channels.http import RequestError
+from bot.channels.text import neutralise
+from bot.media.images import TOO_LARGE, ImageRefusedError
+from bot.media.intake import PhotoIntake, PhotoMessage
+from bot.media.texts import PhotoTexts
+from bot.storage.photos import consent_given, record_consent
+
+# base64 is 4/3 of the bytes; the rest of the JSON is small.
+BASE64_OVERHEAD = 4 / 3
+BODY_SLACK = 16 * 1024
+MAX_CAPTION = 2000
+
+
+def body_limit(max_bytes: int) -> int:
+    """The largest request body a photo of ``max_bytes`` can arrive in."""
+    return int(max_bytes * BASE64_OVERHEAD) + BODY_SLACK
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One photo upload as the widget sent it."""
+
+    data: bytes
+    caption: Optional[str]
+    consent: bool
+
+
+def parse_upload(data: Mapping[str, Any], max_bytes: int) -> Upload:
+    """Read the upload body; 400 when unusable, ``ImageRefusedError(too_large)`` when too big."""
+    image = data.get("image")
+    if not isinstance(image, str) or not image:
+        raise RequestError(400, "image missing")
+    if len(image) > body_limit(max_bytes):
+        raise ImageRefusedError(TOO_LARGE)
+    try:
+        raw = base64.b64decode(image, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError(400, "image is not base64") from None
+    caption = data.get("caption")
+    caption = neutralise(caption)[:MAX_CAPTION] if isinstance(caption, str) else None
+    return Upload(raw, caption or None, data.get("consent") is True)
+
+
+class ConsentMissingError(Exception):
+    """The patient has not agreed to the photo notice yet."""
+
+
+async def store_upload(intake: PhotoIntake, message: PhotoMessage, upload: Upload) -> None:
+    """Record the consent (required before the first photo) and store the photo once."""
+    consent_text = intake.texts.say("consent")
+
+    def consent() -> None:
+        def write(session: Any) -> None:
+            if upload.consent:
+                record_consent(
+                    session=session, conversation_id=message.conversation_id, how="widget", text=consent_text
+                )
+            elif consent_given(session=session, conversation_id=message.conversation_id) is None:
+                raise ConsentMissingError()
+
+        intake._write(write)
+
+    await asyncio.to_thread(consent)
+    if await asyncio.to_thread(intake.stored, message.channel, message.message_id) is None:
+        await asyncio.to_thread(intake.store_bytes, message, upload.data)
+
+
+def photo_config(texts: PhotoTexts, clinic: Optional[Mapping[str, str]], max_bytes: int) -> Dict[str, Any]:
+    """What the widget needs for uploads: its labels, the consent notice, the size limit."""
+    return {
+        "labels": dict(texts.widget),
+        "consent": texts.say("consent", clinic),
+        "max_bytes": max_bytes,
+    }

@@ -1,0 +1,97 @@
+"""Per-staff API tokens for the dashboard's JSON API: shown once, stored hashed, revocable.
+
+A token is 32 random bytes, so a plain SHA-256 of it is enough to store (nobody can guess
+its preimage) and is cheap to check on every API call, unlike a password hash. The token
+acts as its staff member with that member's role; disabling the account stops its tokens.
+Callers own the session and the transaction; nothing here commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import List, Optional, Tuple
+
+from sqlalchemy import Column, ForeignKey, Integer, String, select
+from sqlalchemy.orm import Session
+
+from bot.storage.db import utcnow
+from bot.storage.models import Base, StaffUser
+from bot.storage.types import UTCDateTime
+
+TOKEN_PREFIX = "aft_"
+HINT_LENGTH = 10
+
+
+class ApiToken(Base):
+    """One API token of a staff member (only its hash and a short visible prefix are kept)."""
+
+    __tablename__ = "aftercare_api_tokens"
+
+    id = Column(Integer, primary_key=True)
+    staff_id = Column(
+        Integer, ForeignKey("aftercare_staff.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_hash = Column(String(64), nullable=False, unique=True)
+    # The first characters, so staff can tell their tokens apart in a listing.
+    hint = Column(String(16), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_used_at = Column(UTCDateTime, nullable=True)
+    revoked_at = Column(UTCDateTime, nullable=True)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    *, session: Session, staff: StaffUser, now: Optional[datetime] = None
+) -> Tuple[ApiToken, str]:
+    """Create a token for ``staff``; return the row and the token itself (shown once, never stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        staff_id=staff.id, token_hash=_digest(token), hint=token[:HINT_LENGTH], created_at=now or utcnow()
+    )
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def staff_for_token(
+    *, session: Session, token: Optional[str], now: Optional[datetime] = None
+) -> Optional[StaffUser]:
+    """The enabled staff member a live token belongs to (None for anything else); notes its use."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    statement = (
+        select(ApiToken, StaffUser)
+        .join(StaffUser, StaffUser.id == ApiToken.staff_id)
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    )
+    found = session.execute(statement).first()
+    if found is None:
+        return None
+    row, staff = found
+    if not staff.active:
+        return None
+    row.last_used_at = now or utcnow()
+    return staff
+
+
+def tokens_of(*, session: Session, staff: StaffUser) -> List[ApiToken]:
+    """A staff member's tokens, newest first."""
+    statement = select(ApiToken).where(ApiToken.staff_id == staff.id).order_by(ApiToken.id.desc())
+    return list(session.execute(statement).scalars())
+
+
+def revoke_tokens(
+    *, session: Session, staff: StaffUser, hint: Optional[str] = None, now: Optional[datetime] = None
+) -> int:
+    """Revoke the staff member's live tokens (only the one starting with ``hint``, if given)."""
+    count = 0
+    for row in tokens_of(session=session, staff=staff):
+        if row.revoked_at is None and (hint is None or row.hint.startswith(hint[:HINT_LENGTH])):
+            row.revoked_at = now or utcnow()
+            count += 1
+    return count
