@@ -137,7 +137,7 @@ def _order_problems(plan: ConversationPlan, stored_ids: Sequence[str]) -> List[s
     """The stored user messages must follow the groups' order (any order inside a group)."""
     group_of = {m.message_id: index for index, group in enumerate(plan.groups) for m in group}
     positions = [group_of[key] for key in dict.fromkeys(stored_ids) if key in group_of]
-    for earlier, later in zip(positions, positions[1:]):
+    for earlier, later in zip(positions, positions[1:], strict=False):
         if later < earlier:
             return [f"{plan.conversation_id}: messages stored out of the order they were sent"]
     return []
@@ -189,7 +189,9 @@ def check_flags(
     repeated = [key for key, n in Counter(owed_key(row) for row in owed).items() if n > 1]
     if repeated:
         problems.append(f"{len(repeated)} message(s) owe more than one flag")
-    twice = [key for key, n in Counter((a.flag_id, a.channel, a.event, a.level) for a in alerts).items() if n > 1]
+    twice = [
+        key for key, n in Counter((a.flag_id, a.channel, a.event, a.level) for a in alerts).items() if n > 1
+    ]
     if twice:
         problems.append(f"{len(twice)} staff alert(s) queued twice")
     return problems

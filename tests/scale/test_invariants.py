@@ -35,7 +35,12 @@ def turn(message: SentMessage, start: float, escalation: str = "") -> List[Dict[
     ]
     if escalation:
         events.append(
-            {"event": "bot", "text": "call", "metadata": {"utter_action": escalation}, "timestamp": start + 0.2}
+            {
+                "event": "bot",
+                "text": "call",
+                "metadata": {"utter_action": escalation},
+                "timestamp": start + 0.2,
+            }
         )
     events.append({"event": "action", "name": "action_listen", "timestamp": start + 0.3})
     return events
