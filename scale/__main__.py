@@ -17,6 +17,7 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -95,13 +96,14 @@ def _phase(
     result["replies_per_s"] = answered / result["seconds"] if result["seconds"] else 0.0
     result["unanswered"] = len(outcomes) - answered
     result["retried"] = sum(1 for o in outcomes if o.attempts > 1)
+    result["statuses"] = dict(Counter(status for o in outcomes for status in o.statuses))
     latencies = sorted(o.latency for o in outcomes if o.answered)
     result["p50_s"] = latencies[len(latencies) // 2] if latencies else 0.0
     result["p95_s"] = latencies[int(len(latencies) * 0.95)] if latencies else 0.0
     print(
         f"[scale] {name}: {answered}/{len(outcomes)} answered in {result['seconds']:.1f} s "
-        f"({result['replies_per_s']:.1f} replies/s, p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s, "
-        f"{result['retried']} retried)",
+        f"({result['replies_per_s']:.1f} replies/s, p50 {result['p50_s']:.2f} s, "
+        f"p95 {result['p95_s']:.2f} s, {result['retried']} retried; answers {result['statuses']})",
         flush=True,
     )
     return result
@@ -172,6 +174,7 @@ def main(argv: List[str] | None = None) -> int:
             "p50_s": round(main_run["p50_s"], 2),
             "p95_s": round(main_run["p95_s"], 2),
             "killed": killed,
+            "statuses": main_run["statuses"],
         }
         _wait_for_settled(cluster)
         stored = _read_database(cluster, plans)

@@ -254,7 +254,13 @@ def start_cluster(model: Path, replicas: int = 2, lock_store: str = "atomic") ->
     endpoints_file.write_text(yaml.safe_dump(endpoints, sort_keys=False))
     credentials_file = root / "credentials.yml"
     credentials_file.write_text(
-        yaml.safe_dump({"bot.channels.rest.TokenRestInput": None, "bot.channels.widget.WidgetInput": None})
+        # Every replica signs and checks widget sessions with the same key.
+        yaml.safe_dump(
+            {
+                "bot.channels.rest.TokenRestInput": None,
+                "bot.channels.widget.WidgetInput": {"secret": "${AFTERCARE_WIDGET_SECRET}"},
+            }
+        )
     )
     cluster = Cluster(root, token, rasa_ports, action_ports, proxy_port, postgres, redis, nginx_process)
     for index in range(replicas):

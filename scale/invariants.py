@@ -92,9 +92,9 @@ def _escalated(turn: Sequence[Event], level: str) -> bool:
     wanted = LEVEL_SEVERITY[level]
     for event in turn:
         action = (event.get("metadata") or {}).get("utter_action") or ""
-        if event.get("event") == "bot" and action.startswith("utter_escalate_"):
-            if LEVEL_SEVERITY.get(action[len("utter_escalate_") :], 0) >= wanted:
-                return True
+        is_escalation = event.get("event") == "bot" and action.startswith("utter_escalate_")
+        if is_escalation and LEVEL_SEVERITY.get(action[len("utter_escalate_") :], 0) >= wanted:
+            return True
     return False
 
 

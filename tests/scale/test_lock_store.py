@@ -10,7 +10,7 @@ import threading
 import uuid
 from typing import List
 
-from rasa.core.lock_store import RedisLockStore
+from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.lock_store import AtomicRedisLockStore
@@ -90,8 +90,8 @@ def test_cleanup_keeps_the_lock_while_another_replica_waits(redis_port):
 
 
 def test_it_is_built_from_the_endpoints_file(redis_port):
-    config = EndpointConfig(url="127.0.0.1", type="bot.lock_store.AtomicRedisLockStore", port=redis_port, db=1)
-    from rasa.core.lock_store import LockStore
+    kind = "bot.lock_store.AtomicRedisLockStore"
+    config = EndpointConfig(url="127.0.0.1", type=kind, port=redis_port, db=1)
 
     store = LockStore.create(config)
     assert isinstance(store, AtomicRedisLockStore)
