@@ -202,7 +202,7 @@ for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
 # create_all in tests): security (sessions, login throttling, security alerts), the channel
 # inbox and reply outbox, quarantined tracker events, owed flags and worker leases.
 from bot.storage import inbox as _channel_inbox  # noqa: E402,F401
+from bot.storage import leases as _leases  # noqa: E402,F401
 from bot.storage import owed_table as _owed_table  # noqa: E402,F401
 from bot.storage import quarantine as _quarantine  # noqa: E402,F401
 from bot.storage import security_models  # noqa: E402,F401
-from bot.storage import leases as _leases  # noqa: E402,F401
