@@ -43,3 +43,15 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture()
+def session_factory(tmp_path):
+    """A fresh SQLite database with every table (the alert tests' fixture, for this folder)."""
+    from bot.storage import make_engine, make_session_factory
+    from bot.storage.models import Base
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'aftercare.db'}")
+    Base.metadata.create_all(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
