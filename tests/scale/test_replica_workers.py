@@ -103,14 +103,17 @@ def test_a_claimed_alert_is_left_alone_by_the_other_replica(session_factory):
 
 
 def test_a_lease_has_one_holder_until_it_expires(session_factory):
-    ttl = timedelta(seconds=60)
+    def take(holder: str, seconds: int) -> bool:
+        at = T0 + timedelta(seconds=seconds)
+        return leases.acquire(session=session, name="job", holder=holder, ttl=timedelta(seconds=60), now=at)
+
     with session_factory.begin() as session:
-        assert leases.acquire(session=session, name="job", holder="a", ttl=ttl, now=T0)
-        assert not leases.acquire(session=session, name="job", holder="b", ttl=ttl, now=T0)
-        assert leases.acquire(session=session, name="job", holder="a", ttl=ttl, now=T0 + timedelta(seconds=30))
-        assert not leases.acquire(session=session, name="job", holder="b", ttl=ttl, now=T0 + timedelta(seconds=80))
-        assert leases.acquire(session=session, name="job", holder="b", ttl=ttl, now=T0 + timedelta(seconds=91))
+        assert take("a", 0)
+        assert not take("b", 0)
+        assert take("a", 30)  # renewed: now until 90
+        assert not take("b", 80)
+        assert take("b", 91)  # a stopped renewing
         leases.release(session=session, name="job", holder="a")  # no longer a's: nothing happens
-        assert not leases.acquire(session=session, name="job", holder="a", ttl=ttl, now=T0 + timedelta(seconds=92))
+        assert not take("a", 92)
         leases.release(session=session, name="job", holder="b")
-        assert leases.acquire(session=session, name="job", holder="a", ttl=ttl, now=T0 + timedelta(seconds=93))
+        assert take("a", 93)
