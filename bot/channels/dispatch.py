@@ -18,7 +18,7 @@ entry (the widget gets the stored replies; a provider gets its 200 and nothing e
 
 On several replicas (one database), a conversation is processed by whichever replica holds
 its lease (``bot.storage.leases``, ``inbox:<channel>:<conversation>``): the lease is taken
-before the pending entries are read and renewed before each one, so a replica's replay
+before the pending entries are read and renewed while they are processed, so a replica's replay
 worker never runs a turn another replica is running. The provider sends of a channel are
 made by the one replica holding ``send:<channel>``, which keeps each patient's replies in order.
 """
@@ -68,9 +68,11 @@ REPLAY_INTERVAL_SECONDS = 5.0
 # quickly and a few more times than the storage default.
 WRITE_ATTEMPTS = 6
 WRITE_BACKOFF_SECONDS = 0.05
-# A replica that dies holding a conversation's lease delays that conversation this long at most;
-# a turn (bounded by the action-server timeout) and one provider call are much shorter.
-LEASE_TTL = timedelta(seconds=60)
+# A replica that dies holding a conversation's lease delays that conversation this long at most.
+# A live holder renews it every LEASE_RENEW_SECONDS while it works, however long a turn takes
+# (waiting for Rasa's conversation lock included), so a slow turn never loses it.
+LEASE_TTL = timedelta(seconds=30)
+LEASE_RENEW_SECONDS = 10.0
 # How long the widget's request waits while another replica processes the same conversation.
 ANSWER_WAIT_SECONDS = 60.0
 LEASE_POLL_SECONDS = 0.2
@@ -450,6 +452,17 @@ class Dispatcher:
         except Exception as error:  # noqa: BLE001 - it expires by itself
             logger.warning("%s: could not release a lease (%s)", self.channel, type(error).__name__)
 
+    async def _keep(self, name: str, lost: asyncio.Event) -> None:
+        """Renew a held lease until cancelled; set ``lost`` if another holder took it meanwhile."""
+        while True:
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
+            try:
+                if not await asyncio.to_thread(self._take, name):
+                    lost.set()
+                    return
+            except Exception as error:  # noqa: BLE001 - try again at the next renewal
+                logger.warning("%s: could not renew a lease (%s)", self.channel, type(error).__name__)
+
     async def _drain(self, conversation: str, assistant: Assistant) -> bool:
         """Process a conversation's pending entries in order; stop at one that must be retried.
 
@@ -464,14 +477,17 @@ class Dispatcher:
                 held = False
                 self._contended.add(conversation)
                 return
+            lost = asyncio.Event()
+            keeper = asyncio.ensure_future(self._keep(name, lost))
             try:
-                for index, entry in enumerate(await asyncio.to_thread(self._pending, conversation)):
-                    if index and not await asyncio.to_thread(self._take, name):
-                        return  # the lease was lost (we stalled past its time): the new holder goes on
+                for entry in await asyncio.to_thread(self._pending, conversation):
+                    if lost.is_set():
+                        return  # we stalled past the lease's time: its new holder goes on
                     if not await self._process_entry(entry, assistant):
                         return
                 self._contended.discard(conversation)
             finally:
+                keeper.cancel()
                 await asyncio.to_thread(self._give_back, name)
 
         await self._locks.run(conversation, work)

@@ -117,3 +117,28 @@ def test_a_lease_has_one_holder_until_it_expires(session_factory):
         assert not take("a", 92)
         leases.release(session=session, name="job", holder="b")
         assert take("a", 93)
+
+
+def test_a_turn_longer_than_the_lease_keeps_it(tmp_path, monkeypatch):
+    """The holder renews while Rasa works, so a slow turn is never taken over by a replay."""
+    import bot.channels.dispatch as dispatch
+
+    monkeypatch.setattr(dispatch, "LEASE_TTL", timedelta(seconds=0.5))
+    monkeypatch.setattr(dispatch, "LEASE_RENEW_SECONDS", 0.1)
+    url = migrated(tmp_path)
+
+    async def scenario() -> None:
+        rasa_a, rasa_b = FakeRasa(), FakeRasa()
+        rasa_a.gate = asyncio.Event()
+        replica_a = Dispatcher("whatsapp", database_url=url, sender=RecordingSender())
+        replica_b = Dispatcher("whatsapp", database_url=url, sender=RecordingSender())
+        await replica_a.accept([Inbound("wamid.1", PATIENT, text="hello")], Assistant(rasa_a))
+        for _ in range(4):  # four lease lifetimes pass while replica A is inside Rasa
+            await asyncio.sleep(0.5)
+            await replica_b.replay(Assistant(rasa_b))
+        rasa_a.gate.set()
+        await replica_a.drain()
+        assert [m.text for m in rasa_a.received] == ["hello"]
+        assert rasa_b.received == []
+
+    asyncio.run(scenario())
