@@ -9,11 +9,12 @@ LOCK      := requirements.lock
 STAMP     := $(VENV)/.installed
 PYTHON    ?= $(shell scripts/find-python310)
 PYTEST_ARGS ?=
+SCALE_ARGS ?=
 
 AUDIT_VENV ?= .venv-audit
 PIP_AUDIT := pip-audit==2.10.1
 
-.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool chaos
+.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool chaos scale-test
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +54,10 @@ test-fast: install ## run only the fast, hermetic tests
 
 chaos: install ## fault-injection suite on the real servers; prints the chaos table (var/chaos-report.md)
 	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)
+
+scale-test: install ## 2 Rasa + 2 action-server replicas on PostgreSQL, Redis, nginx; kills one mid-run; exits 0 only if nothing is lost (slow; not in make test)
+	@scripts/install-system-deps
+	$(BIN)/python -m scale $(SCALE_ARGS)
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check bot actions tests

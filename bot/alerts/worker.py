@@ -2,6 +2,13 @@
 
 Network calls happen outside any database transaction, so a slow mail server never
 holds a lock that the assistant needs for raising the next flag.
+
+Safe on several replicas: claiming an alert moves its next attempt past the time one
+delivery can take (``claim_lease``), in the transaction that locked the row (``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL), so another replica neither waits for it nor sends it too.
+A worker that dies mid-delivery leaves the alert to be retried once that time has passed
+(at least once, as a mail or webhook call can never be exactly once). Security alerts are
+sent only by the replica holding the ``alerts:security`` lease.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Dict, List, Optional
 
 from sqlalchemy.orm import sessionmaker
@@ -18,7 +25,7 @@ from bot.alerts.config import AlertConfig
 from bot.alerts.message import AlertMessage, build_message
 from bot.alerts.security import deliver_security_alerts
 from bot.alerts.senders import SENDERS
-from bot.storage import outbox
+from bot.storage import leases, outbox
 from bot.storage.db import utcnow
 from bot.storage.models import AlertOutbox, Flag
 from bot.storage.vocabulary import ALERT_PENDING
@@ -26,6 +33,12 @@ from bot.storage.vocabulary import ALERT_PENDING
 logger = logging.getLogger(__name__)
 
 Sender = Callable[[AlertConfig, AlertMessage], None]
+SECURITY_LEASE = "alerts:security"
+
+
+def claim_lease(config: AlertConfig) -> timedelta:
+    """How long a claimed alert is left alone by other replicas: every channel timing out, twice."""
+    return timedelta(seconds=60 + 2 * config.timeout_seconds * 2)
 
 
 @dataclass
@@ -45,7 +58,7 @@ class _Job:
 
 
 def _claim(factory: sessionmaker, config: AlertConfig, now: datetime, report: RoundReport) -> List[_Job]:
-    """Read due alerts; mark those for unconfigured channels as skipped."""
+    """Claim due alerts (see the module docstring); mark those for unconfigured channels as skipped."""
     jobs: List[_Job] = []
     with factory.begin() as session:
         for alert in outbox.due_alerts(session=session, now=now):
@@ -58,6 +71,7 @@ def _claim(factory: sessionmaker, config: AlertConfig, now: datetime, report: Ro
             flag = session.get(Flag, alert.flag_id)
             if flag is None:
                 continue
+            alert.next_attempt_at = now + claim_lease(config)
             jobs.append(_Job(alert.id, alert.channel, build_message(alert, flag, config.dashboard_url)))
     return jobs
 
@@ -103,8 +117,19 @@ def run_once(
             error = f"{type(exc).__name__}: {exc}"
             logger.warning("alert %s over %s failed: %s", job.alert_id, job.channel, error)
         _record(factory, config, job, error, now, report)
-    deliver_security_alerts(factory, config, senders=chosen, now=now)
+    if _lead(factory, config, now):
+        deliver_security_alerts(factory, config, senders=chosen, now=now)
     return report
+
+
+_HOLDER = leases.holder_id("alerts")
+
+
+def _lead(factory: sessionmaker, config: AlertConfig, now: datetime) -> bool:
+    """Take (or keep) the security-alert lease for the next round or two."""
+    ttl = timedelta(seconds=config.poll_seconds * 2) + claim_lease(config)
+    with factory.begin() as session:
+        return leases.acquire(session=session, name=SECURITY_LEASE, holder=_HOLDER, ttl=ttl, now=now)
 
 
 class AlertWorker(threading.Thread):

@@ -17,6 +17,12 @@ A crash between any two steps loses nothing: pending entries are replayed (at st
 every few seconds), and an entry whose turn Rasa already stored is completed from the
 stored turn instead of being processed again. A redelivered message is answered from the
 entry (the widget gets the stored replies; a provider gets its 200 and nothing else).
+
+On several replicas (one database), a conversation is processed by whichever replica holds
+its lease (``bot.storage.leases``, ``inbox:<channel>:<conversation>``): the lease is taken
+before the pending entries are read and renewed while they are processed, so a replica's replay
+worker never runs a turn another replica is running. The provider sends of a channel are
+made by the one replica holding ``send:<channel>``, which keeps each patient's replies in order.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from bot.channels.messages import ChannelTexts, clinic_template_values, load_cha
 from bot.channels.text import bound_for_nlu, conversation_id, neutralise
 from bot.media.intake import PhotoIntake, PhotoMessage
 from bot.settings import Settings
-from bot.storage import inbox, make_engine, make_session_factory, outbound, run_write, takeover_flow
+from bot.storage import inbox, leases, make_engine, make_session_factory, outbound, run_write, takeover_flow
 from bot.storage.db import utcnow
 from bot.storage.flags import raise_flag
 from bot.storage.masking import mask_identity
@@ -68,6 +74,14 @@ OUTBOUND_INTERVAL_SECONDS = 1.0
 # quickly and a few more times than the storage default.
 WRITE_ATTEMPTS = 6
 WRITE_BACKOFF_SECONDS = 0.05
+# A replica that dies holding a conversation's lease delays that conversation this long at most.
+# A live holder renews it every LEASE_RENEW_SECONDS while it works, however long a turn takes
+# (waiting for Rasa's conversation lock included), so a slow turn never loses it.
+LEASE_TTL = timedelta(seconds=30)
+LEASE_RENEW_SECONDS = 10.0
+# How long the widget's request waits while another replica processes the same conversation.
+ANSWER_WAIT_SECONDS = 60.0
+LEASE_POLL_SECONDS = 0.2
 T = TypeVar("T")
 
 
@@ -303,6 +317,10 @@ class Dispatcher:
         # Entries this process wrote down itself: Rasa cannot have stored their turn yet, so
         # the tracker need not be read to find out (only replayed entries are looked up).
         self._fresh: Set[int] = set()
+        # Conversations another replica held since we last drained them: it may have run
+        # (part of) a turn for one of our fresh entries, so their stored turns are checked.
+        self._contended: Set[str] = set()
+        self._holder = leases.holder_id(f"dispatch-{channel}")
         self._worker: Optional[asyncio.Task[None]] = None
         self._outbound_worker: Optional[asyncio.Task[None]] = None
 
@@ -428,14 +446,21 @@ class Dispatcher:
                 "%s: could not write a message to the inbox; processing it directly", self.channel
             )
             return Answer(await asyncio.shield(self._spawn(self._run_turn(item, assistant))))
-        for _ in range(3):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ANSWER_WAIT_SECONDS
+        runs = 0
+        while True:
             if entry.status == inbox.INBOX_DONE:
                 return Answer([dict(r) for r in entry.replies], duplicate=not new)
             if entry.status == inbox.INBOX_FAILED:
                 raise ProcessingError(entry.last_error or "failed")
-            await asyncio.shield(self._spawn(self._drain(entry.conversation_id, assistant)))
+            if runs >= 3 or loop.time() > deadline:
+                raise ProcessingError("still pending")
+            if await asyncio.shield(self._spawn(self._drain(entry.conversation_id, assistant))):
+                runs += 1
+            else:  # another replica is processing this conversation: wait for it
+                await asyncio.sleep(LEASE_POLL_SECONDS)
             entry = await asyncio.to_thread(self._reload, entry.id)
-        raise ProcessingError("still pending")
 
     def _reload(self, entry_id: int) -> inbox.InboxEntry:
         with self.factory().begin() as session:
@@ -460,22 +485,64 @@ class Dispatcher:
         with self.factory().begin() as session:
             return inbox.pending_entries(session=session, channel=self.channel, conversation_id=conversation)
 
-    async def _drain(self, conversation: str, assistant: Assistant) -> None:
-        """Process a conversation's pending entries in order; stop at one that must be retried."""
+    def _take(self, name: str) -> bool:
+        return self._write(
+            lambda session: leases.acquire(session=session, name=name, holder=self._holder, ttl=LEASE_TTL)
+        )
+
+    def _give_back(self, name: str) -> None:
+        try:
+            self._write(lambda session: leases.release(session=session, name=name, holder=self._holder))
+        except Exception as error:  # noqa: BLE001 - it expires by itself
+            logger.warning("%s: could not release a lease (%s)", self.channel, type(error).__name__)
+
+    async def _keep(self, name: str, lost: asyncio.Event) -> None:
+        """Renew a held lease until cancelled; set ``lost`` if another holder took it meanwhile."""
+        while True:
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
+            try:
+                if not await asyncio.to_thread(self._take, name):
+                    lost.set()
+                    return
+            except Exception as error:  # noqa: BLE001 - try again at the next renewal
+                logger.warning("%s: could not renew a lease (%s)", self.channel, type(error).__name__)
+
+    async def _drain(self, conversation: str, assistant: Assistant) -> bool:
+        """Process a conversation's pending entries in order; stop at one that must be retried.
+
+        Returns False, doing nothing, while another replica holds the conversation's lease.
+        """
+        held = True
 
         async def work() -> None:
-            for entry in await asyncio.to_thread(self._pending, conversation):
-                if not await self._process_entry(entry, assistant):
-                    return
+            nonlocal held
+            name = f"inbox:{self.channel}:{conversation}"
+            if not await asyncio.to_thread(self._take, name):
+                held = False
+                self._contended.add(conversation)
+                return
+            lost = asyncio.Event()
+            keeper = asyncio.ensure_future(self._keep(name, lost))
+            try:
+                for entry in await asyncio.to_thread(self._pending, conversation):
+                    if lost.is_set():
+                        return  # we stalled past the lease's time: its new holder goes on
+                    if not await self._process_entry(entry, assistant):
+                        return
+                self._contended.discard(conversation)
+            finally:
+                keeper.cancel()
+                await asyncio.to_thread(self._give_back, name)
 
         await self._locks.run(conversation, work)
+        return held
 
     async def _process_entry(self, entry: inbox.InboxEntry, assistant: Assistant) -> bool:
         """Process one entry to done; False when it failed and later ones must wait."""
         item = Inbound.from_payload(entry.data)
         try:
             replies = None
-            if entry.id not in self._fresh:
+            if entry.id not in self._fresh or entry.conversation_id in self._contended:
                 replies = await assistant.stored_turn(entry.conversation_id, item.message_id)
             # The last attempt answers a photo it still cannot download like other media.
             final = entry.attempts + 1 >= inbox.MAX_PROCESS_ATTEMPTS
@@ -676,18 +743,26 @@ class Dispatcher:
         if self._send_lock is None:
             self._send_lock = asyncio.Lock()
         sent = 0
+        name = f"send:{self.channel}"
         async with self._send_lock:
-            blocked: Set[str] = set()
-            for row_id, request, key in await asyncio.to_thread(self._due):
-                recipient = str(request.get("recipient", ""))
-                if recipient in blocked:
-                    continue
-                outcome, provider_id = await self._deliver(request)
-                await asyncio.to_thread(self._mark, row_id, outcome, key, provider_id)
-                if outcome is Delivery.SENT:
-                    sent += 1
-                else:
-                    blocked.add(recipient)
+            if not await asyncio.to_thread(self._take, name):
+                return 0  # another replica is sending this channel's queue
+            try:
+                blocked: Set[str] = set()
+                for row_id, request, key in await asyncio.to_thread(self._due):
+                    recipient = str(request.get("recipient", ""))
+                    if recipient in blocked:
+                        continue
+                    if not await asyncio.to_thread(self._take, name):
+                        break  # lost the lease: the new holder sends the rest
+                    outcome, provider_id = await self._deliver(request)
+                    await asyncio.to_thread(self._mark, row_id, outcome, key, provider_id)
+                    if outcome is Delivery.SENT:
+                        sent += 1
+                    else:
+                        blocked.add(recipient)
+            finally:
+                await asyncio.to_thread(self._give_back, name)
         return sent
 
     # -- outbound messages (staff replies, notices, check-ins) ------------------------------

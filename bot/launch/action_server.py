@@ -62,11 +62,12 @@ def create_app(secret: str, actions_package: str = "actions") -> Any:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Serve the actions on 127.0.0.1 (``SANIC_HOST`` may widen it) at ``--port``."""
+    """Serve the actions on ``--host`` (127.0.0.1 unless a container asks for 0.0.0.0) at ``--port``."""
     prepare_process()
     parser = argparse.ArgumentParser(prog="python -m bot.launch.action_server")
     parser.add_argument("--port", type=int, default=None, help="port (default: ACTION_PORT, else 5055)")
     parser.add_argument("--actions", default="actions", help="package with the actions")
+    parser.add_argument("--host", default="127.0.0.1", help="interface (0.0.0.0 in a container)")
     args = parser.parse_args(argv)
     settings = process_settings()
     secret = load_secret(SECRET_NAME, var_dir=settings.var_dir, env=settings.pinned_secrets)
@@ -76,7 +77,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
     utils.update_sanic_log_level()
     app = create_app(secret, args.actions)
-    host = "127.0.0.1"
+    host = args.host
     port = args.port if args.port is not None else settings.action_port
     logger.info("Action endpoint is up and running on http://%s:%s", host, port)
     app.run(host, port, workers=utils.number_of_sanic_workers())

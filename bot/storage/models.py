@@ -211,10 +211,11 @@ for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
 # Tables declared in their own feature modules register on the same metadata (migrations,
 # create_all in tests): security (sessions, login throttling, security alerts), the channel
 # inbox and reply outbox, quarantined tracker events, owed flags, outbound messages, API tokens,
-# check-ins and patient photos.
+# check-ins, patient photos and worker leases.
 from bot.storage import api_tokens as _api_tokens  # noqa: E402,F401
 from bot.storage import checkins as _checkins  # noqa: E402,F401
 from bot.storage import inbox as _channel_inbox  # noqa: E402,F401
+from bot.storage import leases as _leases  # noqa: E402,F401
 from bot.storage import outbound as _outbound  # noqa: E402,F401
 from bot.storage import owed_table as _owed_table  # noqa: E402,F401
 from bot.storage import photos as _photos  # noqa: E402,F401

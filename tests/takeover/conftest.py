@@ -10,6 +10,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.storage import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
 
+
 @pytest.fixture()
 def database(tmp_path) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'aftercare.db'}"
