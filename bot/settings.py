@@ -213,6 +213,25 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class DeadlineSettings:
+    """The response-time worker (targets and chain are clinic settings) and who may reveal contacts."""
+
+    enabled: bool = True
+    poll_seconds: float = 15.0
+    claim_seconds: int = 120
+    reveal_roles: Tuple[str, ...] = ("admin",)
+
+    @classmethod
+    def read(cls, read: _Reader) -> DeadlineSettings:
+        return cls(
+            enabled=read.flag("AFTERCARE_DEADLINES_ENABLED", True),
+            poll_seconds=read.seconds("AFTERCARE_DEADLINE_POLL_SECONDS", 15.0),
+            claim_seconds=read.number("AFTERCARE_DEADLINE_CLAIM_SECONDS", 120, minimum=10),
+            reveal_roles=read.words("AFTERCARE_REVEAL_ROLES") or ("admin",),
+        )
+
+
+@dataclass(frozen=True)
 class ClinicSettingsOverrides:
     """Single clinic fields a deployment pins without editing ``knowledge/clinic.yml``."""
 
@@ -258,6 +277,7 @@ class Settings:
     channels: ChannelSettings = ChannelSettings()
     retention: RetentionSettings = RetentionSettings()
     clinic: ClinicSettingsOverrides = ClinicSettingsOverrides()
+    deadlines: DeadlineSettings = DeadlineSettings()
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -298,6 +318,7 @@ class Settings:
             channels=ChannelSettings.read(read),
             retention=RetentionSettings.read(read),
             clinic=ClinicSettingsOverrides.read(read),
+            deadlines=DeadlineSettings.read(read),
         )
 
 

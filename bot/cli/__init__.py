@@ -25,6 +25,8 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.cli.secrets",
     "bot.cli.reconcile",
     "bot.cli.knowledge",
+    "bot.cli.deadlines",
+    "bot.cli.report",
 )
 
 

@@ -28,6 +28,7 @@ from bot.storage import append_only
 from bot.storage.db import utcnow
 from bot.storage.types import UTCDateTime
 from bot.storage.vocabulary import (
+    ALARMS,
     ALERT_CHANNELS,
     ALERT_EVENTS,
     ALERT_PENDING,
@@ -83,6 +84,8 @@ class Flag(FlagDetails, Base):
     conversation_id = Column(String(255), nullable=False, index=True)
     status = Column(String(16), nullable=False, default=STATUS_OPEN)
     outcome = Column(String(32), nullable=True)
+    # Staff's verdict on resolving: was the rule right (true_alarm) or not (false_alarm)?
+    alarm = Column(String(16), nullable=True)
     note = Column(Text, nullable=True)
     assignee = Column(String(64), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
@@ -97,6 +100,7 @@ class Flag(FlagDetails, Base):
         CheckConstraint(sql_in("kind", FLAG_KINDS), name="kind"),
         CheckConstraint(sql_in("status", FLAG_STATUSES), name="status"),
         CheckConstraint(f"outcome IS NULL OR {sql_in('outcome', OUTCOMES)}", name="outcome"),
+        CheckConstraint(f"alarm IS NULL OR {sql_in('alarm', ALARMS)}", name="alarm"),
         Index("ix_aftercare_flags_status_level", "status", "level"),
         # At most one unresolved flag per conversation and kind, even with concurrent writers.
         Index(
@@ -200,8 +204,9 @@ for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
 
 # Tables declared in their own feature modules register on the same metadata (migrations,
 # create_all in tests): security (sessions, login throttling, security alerts), the channel
-# inbox and reply outbox, quarantined tracker events and owed flags.
+# inbox and reply outbox, quarantined tracker events, owed flags, deadlines and patient contacts.
 from bot.storage import inbox as _channel_inbox  # noqa: E402,F401
+from bot.storage import deadline_models as _deadline_models  # noqa: E402,F401
 from bot.storage import owed_table as _owed_table  # noqa: E402,F401
 from bot.storage import quarantine as _quarantine  # noqa: E402,F401
 from bot.storage import security_models  # noqa: E402,F401

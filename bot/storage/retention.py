@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.storage.contacts import purge_contacts
 from bot.storage.inbox import purge_channel_messages
 from bot.storage.models import AlertOutbox, Flag
 from bot.storage.owed_table import OWED, OwedFlag
@@ -46,13 +47,15 @@ class PurgeReport:
     dry_run: bool
     channel_messages: int = 0
     quarantined_events: int = 0
+    contacts: int = 0
 
     def summary(self) -> str:
         """Return the counts as one line (also used as the audit detail)."""
         return (
             f"cutoff={self.cutoff.isoformat(timespec='seconds')} flags={self.flags} alerts={self.alerts} "
             f"events={self.events} conversations={self.conversations} "
-            f"channel_messages={self.channel_messages} quarantined_events={self.quarantined_events}"
+            f"channel_messages={self.channel_messages} quarantined_events={self.quarantined_events} "
+            f"contacts={self.contacts}"
         )
 
 
@@ -88,6 +91,9 @@ def purge(*, session: Session, before: datetime, dry_run: bool = False) -> Purge
         )
     else:
         quarantined = purge_quarantined(session=session, before=before)
+    # Contact details patients left (issue 11) go with the conversation they belong to.
+    contacts = purge_contacts(session=session, before=before, dry_run=dry_run)
     return PurgeReport(
-        before, flag_count, alert_count, events.events, events.conversations, dry_run, messages, quarantined
+        before, flag_count, alert_count, events.events, events.conversations, dry_run, messages, quarantined,
+        contacts,
     )
