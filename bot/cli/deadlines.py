@@ -16,7 +16,9 @@ from bot.deadlines import DeadlineWorker, deadline_context, run_once
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``deadlines`` subcommand."""
-    parser = subparsers.add_parser("deadlines", help="escalate flags past their response target (runs until stopped)")
+    parser = subparsers.add_parser(
+        "deadlines", help="escalate flags past their response target (runs until stopped)"
+    )
     parser.add_argument("--once", action="store_true", help="do one round, print it and exit")
     parser.add_argument("--interval", type=float, default=None, help="seconds between rounds")
     parser.set_defaults(func=_deadlines)

@@ -15,7 +15,14 @@ from bot.alerts.config import AlertConfig
 from bot.deadlines.worker import DeadlineContext, DeadlineReport, DeadlineWorker, run_once
 from bot.settings import Settings
 
-__all__ = ["DeadlineContext", "DeadlineReport", "DeadlineWorker", "deadline_context", "run_once", "worker_command"]
+__all__ = [
+    "DeadlineContext",
+    "DeadlineReport",
+    "DeadlineWorker",
+    "deadline_context",
+    "run_once",
+    "worker_command",
+]
 
 
 def deadline_context(settings: Settings) -> DeadlineContext:

@@ -120,14 +120,14 @@ def _target(value: object, level: str) -> Target:
 
 
 def parse_policy(timezone: object, hours: object, deadlines: object) -> DeadlinePolicy:
-    """Build the policy from the clinic file's ``timezone``, ``hours`` and ``deadlines``; ValueError if wrong."""
+    """Build the policy from the clinic file's ``timezone``, ``hours`` and ``deadlines`` (ValueError)."""
     zone = str(timezone or "UTC").strip()
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"timezone: unknown time zone {zone!r} (use a name like Europe/London)") from None
     if hours is not None and not isinstance(hours, dict):
-        raise ValueError("hours: a mapping of day names to times like \"09:00-18:00\"")
+        raise ValueError('hours: a mapping of day names to times like "09:00-18:00"')
     opening = OpeningHours(zone, parse_week(hours or {}))
     data: Dict[str, Any] = deadlines if isinstance(deadlines, dict) else {}
     if deadlines is not None and not isinstance(deadlines, dict):
@@ -167,6 +167,4 @@ def describe(duration: timedelta) -> str:
 
 def target_values(policy: DeadlinePolicy) -> Dict[str, str]:
     """The patient-facing targets as clinic template values (``response_target_<level>``)."""
-    return {
-        f"response_target_{level}": describe(target.in_hours) for level, target in policy.targets.items()
-    }
+    return {f"response_target_{level}": describe(target.in_hours) for level, target in policy.targets.items()}

@@ -92,6 +92,6 @@ def parse_week(data: Mapping[str, object]) -> Dict[str, Tuple[Span, ...]]:
             raise ValueError(f"unknown day {name!r}; use {', '.join(DAYS)}")
         texts = value if isinstance(value, list) else [value]
         if not all(isinstance(text, str) for text in texts):
-            raise ValueError(f"{name}: opening hours are text like \"09:00-18:00\"")
+            raise ValueError(f'{name}: opening hours are text like "09:00-18:00"')
         week[day] = tuple(parse_span(str(text)) for text in texts if str(text).strip().lower() != "closed")
     return week

@@ -9,7 +9,9 @@ from bot.storage.models import Flag
 from bot.storage.vocabulary import flag_labels
 
 
-def build_escalation_message(alert: EscalationAlert, flag: Flag, dashboard_url: str, target: str) -> AlertMessage:
+def build_escalation_message(
+    alert: EscalationAlert, flag: Flag, dashboard_url: str, target: str
+) -> AlertMessage:
     """Compose the alert for one escalation step (templates in ``bot/alerts/templates``).
 
     ``target`` is the level's response target as words ("30 minutes").
@@ -38,7 +40,10 @@ def build_escalation_message(alert: EscalationAlert, flag: Flag, dashboard_url: 
         "aftercare": {
             "event": "deadline_missed",
             "idempotency_key": f"escalation:{alert.id}",
-            **{key: values[key] for key in ("priority", "level", "flag_id", "patient", "channel", "step", "link")},
+            **{
+                key: values[key]
+                for key in ("priority", "level", "flag_id", "patient", "channel", "step", "link")
+            },
             "recipient": alert.recipient_name,
         },
     }

@@ -132,7 +132,12 @@ def _insert_clock(session: Session, clock: FlagDeadline) -> bool:
 
 
 def _take_step(
-    session: Session, clock: FlagDeadline, flag: Flag, context: DeadlineContext, now: datetime, report: DeadlineReport
+    session: Session,
+    clock: FlagDeadline,
+    flag: Flag,
+    context: DeadlineContext,
+    now: datetime,
+    report: DeadlineReport,
 ) -> None:
     """Escalate one passed target of ``clock``: next recipient, and at the first, the patient."""
     policy = context.policy
@@ -234,7 +239,9 @@ class _Job:
     message: AlertMessage
 
 
-def _claim_alerts(factory: sessionmaker, context: DeadlineContext, now: datetime, report: DeadlineReport) -> List[_Job]:
+def _claim_alerts(
+    factory: sessionmaker, context: DeadlineContext, now: datetime, report: DeadlineReport
+) -> List[_Job]:
     """Lease due escalation alerts to this worker; skip those whose flag was taken care of."""
     jobs: List[_Job] = []
     with factory.begin() as session:
@@ -261,7 +268,9 @@ def _claim_alerts(factory: sessionmaker, context: DeadlineContext, now: datetime
                 continue
             alert.claimed_until = now + context.claim
             target = context.policy.target(alert.level)
-            amount = (target.out_of_hours if alert.out_of_hours else target.in_hours) if target else timedelta(0)
+            amount = (
+                (target.out_of_hours if alert.out_of_hours else target.in_hours) if target else timedelta(0)
+            )
             message = build_escalation_message(alert, flag, context.alerts.dashboard_url, describe(amount))
             jobs.append(_Job(int(alert.id), alert.channel, alert.address, message))
     return jobs
@@ -274,7 +283,9 @@ def _config_for(config: AlertConfig, channel: str, address: str) -> AlertConfig:
     return replace(config, webhook_url=address)
 
 
-def _record(factory: sessionmaker, context: DeadlineContext, job: _Job, error: Optional[str], now: datetime) -> None:
+def _record(
+    factory: sessionmaker, context: DeadlineContext, job: _Job, error: Optional[str], now: datetime
+) -> None:
     with factory.begin() as session:
         alert = session.get(EscalationAlert, job.alert_id)
         if alert is None or alert.status != ALERT_PENDING:

@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from bot.storage.db import insert_unless_taken, utcnow
 from bot.storage.deadline_models import CONTACT_KINDS, PatientContact
+from bot.storage.masking import DOT, mask_identity
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 _PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().-]+$")
 MAX_EMAIL = 254
 MIN_PHONE_DIGITS = 7
@@ -60,7 +63,9 @@ def save_contact(
     """Store (or replace) the conversation's contact after validating it; the caller commits."""
     kind, value = validate_contact(kind, value)
     now = now or utcnow()
-    row = PatientContact(conversation_id=conversation_id, kind=kind, value=value, created_at=now, updated_at=now)
+    row = PatientContact(
+        conversation_id=conversation_id, kind=kind, value=value, created_at=now, updated_at=now
+    )
     current, inserted = insert_unless_taken(
         session, row, lambda: contact_for(session=session, conversation_id=conversation_id)
     )
@@ -75,5 +80,15 @@ def purge_contacts(*, session: Session, before: datetime, dry_run: bool = False)
     condition = PatientContact.updated_at < before
     count = int(session.execute(select(func.count(PatientContact.id)).where(condition)).scalar_one())
     if not dry_run and count:
-        session.execute(delete(PatientContact).where(condition), execution_options={"synchronize_session": False})
+        session.execute(
+            delete(PatientContact).where(condition), execution_options={"synchronize_session": False}
+        )
     return count
+
+
+def masked_contact(kind: str, value: str) -> str:
+    """Show a contact partly hidden: ``+44 ••• ••• 123`` or ``j•••@example.org``."""
+    if kind == "email":
+        local, _, domain = value.rpartition("@")
+        return f"{local[:1]}{DOT * 3}@{domain}"
+    return mask_identity("sms", value)

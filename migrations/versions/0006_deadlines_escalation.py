@@ -44,7 +44,9 @@ def upgrade() -> None:
         _when("fallback_queued_at", nullable=True),
         _when("created_at"),
         _when("updated_at"),
-        sa.CheckConstraint(f"status IN ({DEADLINE_STATUSES})", name=op.f("ck_aftercare_flag_deadlines_status")),
+        sa.CheckConstraint(
+            f"status IN ({DEADLINE_STATUSES})", name=op.f("ck_aftercare_flag_deadlines_status")
+        ),
         sa.ForeignKeyConstraint(
             ["flag_id"],
             ["aftercare_flags.id"],
@@ -75,9 +77,15 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         _when("delivered_at", nullable=True),
         _when("created_at"),
-        sa.CheckConstraint(f"channel IN ({ALERT_CHANNELS})", name=op.f("ck_aftercare_escalation_alerts_channel")),
-        sa.CheckConstraint(f"status IN ({ALERT_STATUSES})", name=op.f("ck_aftercare_escalation_alerts_status")),
-        sa.CheckConstraint(f"priority IN ({PRIORITIES})", name=op.f("ck_aftercare_escalation_alerts_priority")),
+        sa.CheckConstraint(
+            f"channel IN ({ALERT_CHANNELS})", name=op.f("ck_aftercare_escalation_alerts_channel")
+        ),
+        sa.CheckConstraint(
+            f"status IN ({ALERT_STATUSES})", name=op.f("ck_aftercare_escalation_alerts_status")
+        ),
+        sa.CheckConstraint(
+            f"priority IN ({PRIORITIES})", name=op.f("ck_aftercare_escalation_alerts_priority")
+        ),
         sa.ForeignKeyConstraint(
             ["flag_id"],
             ["aftercare_flags.id"],
