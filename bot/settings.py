@@ -255,6 +255,28 @@ class ClinicSettingsOverrides:
 
 
 @dataclass(frozen=True)
+class StaffReplySettings:
+    """Staff replies and takeovers: the WhatsApp template for a closed reply window, the idle timeout.
+
+    WhatsApp allows free text only within 24 hours of the patient's last message; later, only
+    an approved template (its name and language as approved in Meta's Business Manager) may
+    open the conversation again; the staff reply follows once the patient answers.
+    """
+
+    whatsapp_template: Optional[str] = None
+    whatsapp_template_language: str = "en"
+    takeover_idle_minutes: int = 30
+
+    @classmethod
+    def read(cls, read: _Reader) -> StaffReplySettings:
+        return cls(
+            whatsapp_template=read.optional("AFTERCARE_WHATSAPP_REPLY_TEMPLATE"),
+            whatsapp_template_language=read.text("AFTERCARE_WHATSAPP_REPLY_TEMPLATE_LANGUAGE", "en"),
+            takeover_idle_minutes=read.number("AFTERCARE_TAKEOVER_IDLE_MINUTES", 30, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the assistant needs to know about its surroundings."""
 
@@ -278,6 +300,7 @@ class Settings:
     retention: RetentionSettings = RetentionSettings()
     clinic: ClinicSettingsOverrides = ClinicSettingsOverrides()
     deadlines: DeadlineSettings = DeadlineSettings()
+    staff_replies: StaffReplySettings = StaffReplySettings()
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -319,6 +342,7 @@ class Settings:
             retention=RetentionSettings.read(read),
             clinic=ClinicSettingsOverrides.read(read),
             deadlines=DeadlineSettings.read(read),
+            staff_replies=StaffReplySettings.read(read),
         )
 
 

@@ -23,6 +23,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import (
     Any,
     Awaitable,
@@ -46,7 +47,8 @@ from bot.channels.http import Delivery
 from bot.channels.messages import ChannelTexts, clinic_template_values, load_channel_texts
 from bot.channels.text import bound_for_nlu, conversation_id, neutralise
 from bot.settings import Settings
-from bot.storage import inbox, make_engine, make_session_factory, run_write
+from bot.storage import inbox, make_engine, make_session_factory, outbound, run_write
+from bot.storage.db import utcnow
 from bot.storage.flags import raise_flag
 from bot.storage.masking import mask_identity
 from bot.storage.vocabulary import FlagKind
@@ -57,6 +59,8 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 Reply = Dict[str, Any]
 MEDIA_FLAG_RULE = "channel_media"
 REPLAY_INTERVAL_SECONDS = 5.0
+# Staff replies and notices are looked for this often (the widget shows them within seconds).
+OUTBOUND_INTERVAL_SECONDS = 1.0
 # The inbox shares SQLite with Rasa's tracker store and the action server: retry busy writes
 # quickly and a few more times than the storage default.
 WRITE_ATTEMPTS = 6
@@ -175,6 +179,15 @@ class Assistant:
         return replies_from_events([event.as_dict() for event in tracker.events], message_id)
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A provider's status callback for one message it was given: sent, delivered or failed."""
+
+    provider_message_id: str
+    status: str
+    error: Optional[str] = None
+
+
 class ReplySender(Protocol):
     """What a provider connector does for the dispatcher (see ``bot.channels.provider``)."""
 
@@ -263,10 +276,14 @@ class Dispatcher:
         flag_media: Optional[Callable[..., None]] = None,
         sender: Optional[ReplySender] = None,
         replay_interval: float = REPLAY_INTERVAL_SECONDS,
+        settings: Optional[Settings] = None,
+        outbound_interval: float = OUTBOUND_INTERVAL_SECONDS,
     ) -> None:
         self.channel = channel
         self.sender = sender
         self.replay_interval = replay_interval
+        self.outbound_interval = outbound_interval
+        self._settings = settings
         self._database_url = database_url
         self._texts = texts
         self._flag_media = flag_media
@@ -279,12 +296,20 @@ class Dispatcher:
         # the tracker need not be read to find out (only replayed entries are looked up).
         self._fresh: Set[int] = set()
         self._worker: Optional[asyncio.Task[None]] = None
+        self._outbound_worker: Optional[asyncio.Task[None]] = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings (read from the environment on first use, never at import time)."""
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
 
     @property
     def database_url(self) -> str:
         """Our database (read from the environment on first use, never at import time)."""
         if self._database_url is None:
-            self._database_url = Settings.from_env().database_url
+            self._database_url = self.settings.database_url
         return self._database_url
 
     @property
@@ -302,6 +327,10 @@ class Dispatcher:
 
     def _write(self, work: Callable[[Session], T]) -> T:
         return run_write(self.factory(), work, attempts=WRITE_ATTEMPTS, backoff_s=WRITE_BACKOFF_SECONDS)
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction on our database, retrying a busy database."""
+        return self._write(work)
 
     def conversation(self, sender_id: str) -> str:
         """The conversation id of a sender on this channel."""
@@ -555,11 +584,14 @@ class Dispatcher:
         for request in requests:
             await self.sender.deliver(request)
 
-    def _due(self) -> List[Tuple[int, Dict[str, Any]]]:
+    def _due(self) -> List[Tuple[int, Dict[str, Any], str]]:
         with self.factory().begin() as session:
-            return [(row.id, row.data) for row in inbox.due_requests(session=session, channel=self.channel)]
+            return [
+                (row.id, row.data, row.idempotency_key)
+                for row in inbox.due_requests(session=session, channel=self.channel)
+            ]
 
-    def _mark(self, row_id: int, outcome: Delivery) -> None:
+    def _mark(self, row_id: int, outcome: Delivery, key: str = "", provider_id: Optional[str] = None) -> None:
         def work(session: Session) -> None:
             if outcome is Delivery.SENT:
                 inbox.mark_sent(session=session, message_id=row_id)
@@ -570,8 +602,27 @@ class Dispatcher:
                     error=outcome.value,
                     permanent=outcome is Delivery.REFUSED,
                 )
+            row = session.get(inbox.OutboxMessage, row_id)
+            if row is not None and row.status != inbox.SEND_PENDING:
+                # An outbound message's call is final: its row is sent (or failed) with it.
+                outbound.record_call(
+                    session=session,
+                    idempotency_key=key,
+                    sent=row.status == inbox.SEND_SENT,
+                    provider_message_id=provider_id,
+                    error=row.last_error,
+                    channel=self.channel,
+                )
 
         self._write(work)
+
+    async def _deliver(self, request: Mapping[str, Any]) -> Tuple[Delivery, Optional[str]]:
+        assert self.sender is not None
+        tracked = getattr(self.sender, "deliver_tracked", None)
+        if tracked is not None:
+            outcome, provider_id = await tracked(request)
+            return outcome, provider_id
+        return await self.sender.deliver(request), None
 
     async def send_due(self) -> int:
         """Make every due provider call once, in queue order; return how many were sent.
@@ -586,17 +637,110 @@ class Dispatcher:
         sent = 0
         async with self._send_lock:
             blocked: Set[str] = set()
-            for row_id, request in await asyncio.to_thread(self._due):
+            for row_id, request, key in await asyncio.to_thread(self._due):
                 recipient = str(request.get("recipient", ""))
                 if recipient in blocked:
                     continue
-                outcome = await self.sender.deliver(request)
-                await asyncio.to_thread(self._mark, row_id, outcome)
+                outcome, provider_id = await self._deliver(request)
+                await asyncio.to_thread(self._mark, row_id, outcome, key, provider_id)
                 if outcome is Delivery.SENT:
                     sent += 1
                 else:
                     blocked.add(recipient)
         return sent
+
+    # -- outbound messages (staff replies, notices, check-ins) ------------------------------
+
+    def _window_open(self, session: Session, conversation: str, now: datetime) -> bool:
+        window = getattr(self.sender, "reply_window", lambda: None)()
+        if window is None:
+            return True
+        last = inbox.last_received_at(session=session, conversation_id=conversation)
+        return last is not None and now - last < window
+
+    def _template_for(self, row: outbound.OutboundMessage) -> Optional[Dict[str, Any]]:
+        spec = row.template_spec
+        if spec:
+            return spec
+        replies = self.settings.staff_replies
+        if not replies.whatsapp_template:
+            return None
+        return {"name": replies.whatsapp_template, "language": replies.whatsapp_template_language}
+
+    def _render_outbound_in(self, session: Session, now: datetime) -> int:
+        """Turn this channel's queued outbound rows into provider calls; return how many were queued."""
+        queued = 0
+        for row in outbound.waiting(session=session, channel=self.channel):
+            if self.sender is None:
+                # The widget has no provider: the patient's browser reads the row from its history.
+                row.rendered_at = now
+                outbound.advance(row, outbound.STATUS_SENT, now=now)
+                continue
+            if not self._window_open(session, row.conversation_id, now):
+                self._hold(session, row, now)
+                continue
+            message = reply(row.text, buttons=row.button_list)
+            requests = self.sender.render(row.recipient, message)
+            inbox.enqueue_requests(
+                session=session,
+                channel=self.channel,
+                key=outbound.request_key(row.id),
+                requests=requests,
+                now=now,
+            )
+            row.rendered_at = now
+            if not requests:
+                outbound.advance(row, outbound.STATUS_FAILED, now=now, error="nothing to send")
+            queued += len(requests)
+        return queued
+
+    def _hold(self, session: Session, row: outbound.OutboundMessage, now: datetime) -> None:
+        """Keep a message until the patient writes again; open the window with one template meanwhile."""
+        if row.held_since is not None:
+            return
+        assert self.sender is not None
+        template = self._template_for(row)
+        if not outbound.template_pending(session=session, conversation_id=row.conversation_id):
+            make = getattr(self.sender, "template_requests", None)
+            requests = make(row.recipient, template) if template and make is not None else []
+            if not requests:
+                logger.warning(
+                    "%s: reply window closed and no reply template set; the message waits", self.channel
+                )
+            inbox.enqueue_requests(
+                session=session,
+                channel=self.channel,
+                key=outbound.request_key(row.id, "template"),
+                requests=requests,
+                now=now,
+            )
+        row.held_since = now
+
+    async def send_outbound(self, now: Optional[datetime] = None) -> int:
+        """Queue the provider calls of waiting outbound messages, then send what is due."""
+        moment = now or utcnow()
+        await asyncio.to_thread(self._write, lambda session: self._render_outbound_in(session, moment))
+        return await self.send_due()
+
+    def _apply_statuses(self, updates: Sequence[StatusUpdate]) -> None:
+        def work(session: Session) -> None:
+            for update in updates:
+                outbound.apply_receipt(
+                    session=session,
+                    channel=self.channel,
+                    provider_message_id=update.provider_message_id,
+                    status=update.status,
+                    error=update.error,
+                )
+
+        self._write(work)
+
+    async def apply_statuses(self, updates: Sequence[StatusUpdate]) -> None:
+        """Record a provider's status callbacks on the outbound messages they name (others are ignored)."""
+        try:
+            await asyncio.to_thread(self._apply_statuses, updates)
+        except Exception:
+            logger.exception("%s: could not record delivery statuses", self.channel)
 
     # -- the background worker -------------------------------------------------------------
 
@@ -614,6 +758,16 @@ class Dispatcher:
         """Start the worker that replays pending messages and retries sends, until cancelled."""
         if self._worker is None or self._worker.done():
             self._worker = asyncio.ensure_future(self._run_worker(assistant))
+        if self._outbound_worker is None or self._outbound_worker.done():
+            self._outbound_worker = asyncio.ensure_future(self._run_outbound_worker())
+
+    async def _run_outbound_worker(self) -> None:
+        while True:
+            try:
+                await self.send_outbound()
+            except Exception:
+                logger.exception("%s: the outbound worker failed; trying again shortly", self.channel)
+            await asyncio.sleep(self.outbound_interval)
 
     async def _run_worker(self, assistant: Assistant) -> None:
         while True:

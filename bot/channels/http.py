@@ -7,7 +7,7 @@ import json
 import logging
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import aiohttp
 from sanic.request import Request
@@ -102,7 +102,21 @@ class ProviderClient:
         auth: Optional[aiohttp.BasicAuth] = None,
     ) -> Delivery:
         """Send one request and say whether it was accepted, may be retried, or was refused."""
+        outcome, _ = await self.post_tracked(url, json_body=json_body, form=form, headers=headers, auth=auth)
+        return outcome
+
+    async def post_tracked(
+        self,
+        url: str,
+        *,
+        json_body: Optional[Mapping[str, Any]] = None,
+        form: Optional[Mapping[str, str]] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        auth: Optional[aiohttp.BasicAuth] = None,
+    ) -> Tuple[Delivery, Any]:
+        """Like :meth:`post`, also returning the accepted call's JSON answer (its message id)."""
         timeout = aiohttp.ClientTimeout(total=self.timeout)
+        answer: Any = None
         try:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as session,
@@ -111,15 +125,19 @@ class ProviderClient:
                 ) as response,
             ):
                 status = response.status
-                await response.read()
+                raw = await response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             logger.warning("%s API call failed: %s", self.name, type(error).__name__)
-            return Delivery.RETRY
+            return Delivery.RETRY, None
         if status < 300:
-            return Delivery.SENT
+            try:
+                answer = json.loads(raw.decode("utf-8")) if raw else None
+            except (UnicodeDecodeError, ValueError):
+                answer = None
+            return Delivery.SENT, answer
         if status < 500 and status != 429:
             # The answer body may quote the message; log only the status.
             logger.error("%s API refused a message: HTTP %s", self.name, status)
-            return Delivery.REFUSED
+            return Delivery.REFUSED, None
         logger.warning("%s API answered HTTP %s", self.name, status)
-        return Delivery.RETRY
+        return Delivery.RETRY, None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import logging
+from datetime import timedelta
 from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Mapping, Optional, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -19,7 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.dispatch import Assistant, Dispatcher, Inbound, Reply, reply
+from bot.channels.dispatch import Assistant, Dispatcher, Inbound, Reply, StatusUpdate, reply
 from bot.channels.http import Delivery, ProviderClient, RequestError, read_body
 from bot.channels.named import NamedInputChannel
 from bot.channels.text import split_for_provider, valid_sender_id
@@ -90,6 +91,22 @@ class ProviderInput(NamedInputChannel, metaclass=abc.ABCMeta):
     async def deliver(self, request: Mapping[str, Any]) -> Delivery:
         """Make one queued call."""
 
+    async def deliver_tracked(self, request: Mapping[str, Any]) -> Tuple[Delivery, Optional[str]]:
+        """Make one queued call; also return the provider's id of the message when it tells us."""
+        return await self.deliver(request), None
+
+    def reply_window(self) -> Optional[timedelta]:
+        """How long after the patient's last message free text may be sent (None: always)."""
+        return None
+
+    def template_requests(self, recipient: str, template: Mapping[str, Any]) -> List[ProviderRequest]:
+        """The calls that send an approved template (opening a closed reply window); none by default."""
+        return []
+
+    def statuses(self, body: bytes) -> List[StatusUpdate]:
+        """Delivery statuses in an authenticated webhook delivery; none by default."""
+        return []
+
     def acknowledge(self) -> HTTPResponse:
         """What the provider gets back once its delivery is written down."""
         return response.text("ok")
@@ -138,10 +155,14 @@ class ProviderInput(NamedInputChannel, metaclass=abc.ABCMeta):
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             try:
-                items = self.inbound(request, await read_body(request))
+                body = await read_body(request)
+                items = self.inbound(request, body)
+                updates = self.statuses(body)
             except RequestError as error:
                 return response.text(error.reason, status=error.status)
             await self.dispatcher.accept(items, Assistant(on_new_message, request.app))
+            if updates:
+                await self.dispatcher.apply_statuses(updates)
             return self.acknowledge()
 
         @webhook.listener("after_server_start")

@@ -9,17 +9,17 @@ API at a configurable base URL.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, List, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs
 
 import aiohttp
-from sanic import response
+from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.dispatch import Inbound
-from bot.channels.http import Delivery, RequestError, lower_headers
+from bot.channels.dispatch import Inbound, StatusUpdate
+from bot.channels.http import Delivery, RequestError, lower_headers, read_body
 from bot.channels.provider import ProviderInput, ProviderRequest
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,15 @@ CHANNEL = "twilio"
 DEFAULT_API_BASE = "https://api.twilio.com"
 PUBLIC_URL = "AFTERCARE_PUBLIC_URL"
 SIGNATURE_HEADER = "x-twilio-signature"
+STATUS_PATH = "/webhooks/twilio/status"
+# Twilio's MessageStatus values -> ours; queued/accepted/sending say nothing new.
+STATUS_OF = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+}
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -91,6 +100,16 @@ def read_webhook(url: str, headers: Mapping[str, str], body: bytes, auth_token: 
     return parse_message(params)
 
 
+def parse_status(params: FormParams) -> List[StatusUpdate]:
+    """The delivery status in a Twilio ``StatusCallback`` post."""
+    sid = (params.get("MessageSid") or [""])[0]
+    ours = STATUS_OF.get((params.get("MessageStatus") or [""])[0])
+    if not sid or ours is None:
+        return []
+    code = (params.get("ErrorCode") or [""])[0]
+    return [StatusUpdate(sid, ours, f"twilio error {code}" if code else None)]
+
+
 def public_request_url(request: Request, public_url: Optional[str]) -> str:
     """The URL Twilio signed: ours as the world sees it, not as the proxy forwarded it."""
     if not public_url:
@@ -135,10 +154,41 @@ class TwilioInput(ProviderInput):
 
     async def deliver(self, request: Mapping[str, Any]) -> Delivery:
         """POST the message to the Messages API."""
+        outcome, _ = await self.deliver_tracked(request)
+        return outcome
+
+    async def deliver_tracked(self, request: Mapping[str, Any]) -> Tuple[Delivery, Optional[str]]:
+        """POST the message, asking for status callbacks when we have a public URL; return its SID."""
         sid = self.config["account_sid"]
         url = f"{self.config['api_base'].rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
         auth = aiohttp.BasicAuth(sid, self.config["auth_token"])
-        return await self.client.post(url, form=request["body"], auth=auth)
+        form: Dict[str, str] = dict(request["body"])
+        public_url = self.config.get("public_url")
+        if public_url:
+            form["StatusCallback"] = f"{public_url.rstrip('/')}{STATUS_PATH}"
+        outcome, answer = await self.client.post_tracked(url, form=form, auth=auth)
+        message_sid = answer.get("sid") if isinstance(answer, dict) else None
+        return outcome, message_sid if isinstance(message_sid, str) else None
+
+    def add_routes(self, webhook: Blueprint) -> None:
+        """Twilio's ``StatusCallback``: signed like every Twilio webhook."""
+
+        @webhook.route("/status", methods=["POST"], stream=True)
+        async def status(request: Request) -> HTTPResponse:
+            try:
+                body = await read_body(request)
+                url = public_request_url(request, self.config.get("public_url") or None)
+                params = parse_form(body)
+                if not signature_valid(
+                    self.config["auth_token"], url, params, lower_headers(request).get(SIGNATURE_HEADER)
+                ):
+                    raise RequestError(403, "bad signature")
+            except RequestError as error:
+                return response.text(error.reason, status=error.status)
+            updates = parse_status(params)
+            if updates:
+                await self.dispatcher.apply_statuses(updates)
+            return response.text("", status=204)
 
     def acknowledge(self) -> HTTPResponse:
         """An empty TwiML answer: the replies go through the API."""

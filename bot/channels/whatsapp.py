@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.dispatch import Inbound
+from bot.channels.dispatch import Inbound, StatusUpdate
 from bot.channels.http import Delivery, RequestError, lower_headers, parse_json_object
 from bot.channels.provider import ProviderInput, ProviderRequest
 from bot.channels.security import meta_signature_valid, secret_matches
@@ -30,6 +31,10 @@ MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker", "loca
 # Events that carry no words from the patient and need no answer.
 SILENT_TYPES = frozenset({"reaction", "system", "ephemeral", "order", "request_welcome"})
 # A business-scoped user id (BSUID): country code, a dot, up to 128 letters and digits.
+# Meta's customer-service window: free-form messages only this long after the patient's last one.
+REPLY_WINDOW = timedelta(hours=24)
+# Meta's message statuses -> ours ("read" implies delivered).
+STATUS_OF = {"sent": "sent", "delivered": "delivered", "read": "delivered", "failed": "failed"}
 _BSUID = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$")
 
 
@@ -112,6 +117,39 @@ def parse_webhook(data: Mapping[str, Any], phone_number_id: str) -> List[Inbound
     return inbound
 
 
+def parse_statuses(data: Mapping[str, Any]) -> List[StatusUpdate]:
+    """The delivery statuses in a webhook payload (Meta sends them beside messages)."""
+    updates: List[StatusUpdate] = []
+    for entry in data.get("entry") or []:
+        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+            value = change.get("value") if isinstance(change, dict) else None
+            for status in (value.get("statuses") or []) if isinstance(value, dict) else []:
+                if not isinstance(status, dict) or not isinstance(status.get("id"), str):
+                    continue
+                ours = STATUS_OF.get(str(status.get("status")))
+                if ours is not None:
+                    errors = status.get("errors") or []
+                    code = errors[0].get("code") if errors and isinstance(errors[0], dict) else None
+                    updates.append(
+                        StatusUpdate(status["id"], ours, f"whatsapp error {code}" if code else None)
+                    )
+    return updates
+
+
+def template_payload(recipient: str, template: Mapping[str, Any]) -> Dict[str, Any]:
+    """A Graph API template message (the only kind allowed outside the reply window)."""
+    body: Dict[str, Any] = {
+        "name": str(template["name"]),
+        "language": {"code": str(template.get("language") or "en")},
+    }
+    parameters = [str(p) for p in template.get("parameters") or []]
+    if parameters:
+        body["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}
+        ]
+    return {**_addressed(recipient), "type": "template", "template": body}
+
+
 def read_webhook(
     headers: Mapping[str, str], body: bytes, app_secret: str, phone_number_id: str
 ) -> List[Inbound]:
@@ -184,9 +222,32 @@ class WhatsAppInput(ProviderInput):
 
     async def deliver(self, request: Mapping[str, Any]) -> Delivery:
         """POST the message to the Graph API."""
+        outcome, _ = await self.deliver_tracked(request)
+        return outcome
+
+    async def deliver_tracked(self, request: Mapping[str, Any]) -> Tuple[Delivery, Optional[str]]:
+        """POST the message; return the outcome and the message id (``wamid``) its statuses will name."""
         url = f"{self.config['api_base'].rstrip('/')}/{self.config['phone_number_id']}/messages"
         headers = {"Authorization": f"Bearer {self.config['access_token']}"}
-        return await self.client.post(url, json_body=request["body"], headers=headers)
+        outcome, answer = await self.client.post_tracked(url, json_body=request["body"], headers=headers)
+        messages = answer.get("messages") if isinstance(answer, dict) else None
+        first = (
+            messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], dict) else {}
+        )
+        provider_id = first.get("id")
+        return outcome, provider_id if isinstance(provider_id, str) else None
+
+    def reply_window(self) -> Optional[timedelta]:
+        """Free text only within 24 hours of the patient's last message."""
+        return REPLY_WINDOW
+
+    def template_requests(self, recipient: str, template: Mapping[str, Any]) -> List[ProviderRequest]:
+        """An approved template message."""
+        return [{"recipient": recipient, "body": template_payload(recipient, template)}]
+
+    def statuses(self, body: bytes) -> List[StatusUpdate]:
+        """Meta's status callbacks for messages we sent (the body is already authenticated)."""
+        return parse_statuses(parse_json_object(body))
 
     def add_routes(self, webhook: Blueprint) -> None:
         """Meta's subscription check."""

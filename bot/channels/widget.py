@@ -25,7 +25,7 @@ import re
 import uuid
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -41,6 +41,7 @@ from bot.channels.text import neutralise, tel_link
 from bot.channels.widget_contact import contact_texts, leave_contact, should_offer
 from bot.channels.widget_history import bot_message, history
 from bot.names import TRIAGE_LEVEL
+from bot.storage import outbound
 from bot.storage.masking import mask_identity
 
 logger = logging.getLogger(__name__)
@@ -179,12 +180,40 @@ class WidgetInput(NamedInputChannel):
         conversation = self.dispatcher.conversation(session_id)
         return await request.app.ctx.agent.tracker_store.retrieve(conversation)
 
+    def _outbound_rows(self, conversation: str) -> List[Dict[str, Any]]:
+        """Staff replies and notices the worker released, marked delivered: the patient now has them."""
+
+        def work(session: Any) -> List[Dict[str, Any]]:
+            rows = outbound.for_conversation(
+                session=session,
+                conversation_id=conversation,
+                statuses=(outbound.STATUS_SENT, outbound.STATUS_DELIVERED),
+            )
+            outbound.mark_delivered(session=session, rows=rows)
+            return [
+                {
+                    "id": row.id,
+                    "kind": row.kind,
+                    "text": row.text,
+                    "buttons": row.button_list,
+                    "at": (row.sent_at or row.created_at).timestamp(),
+                }
+                for row in rows
+            ]
+
+        return self.dispatcher.write(work)
+
     async def _history(self, request: Request, session_id: str) -> HTTPResponse:
+        conversation = self.dispatcher.conversation(session_id)
+        try:
+            rows = await asyncio.to_thread(self._outbound_rows, conversation)
+        except Exception:  # the transcript still loads without staff messages
+            logger.exception("widget: could not read staff messages")
+            rows = []
         tracker = await self._tracker(request, session_id)
-        if tracker is None:
-            return self._json(request, {"messages": [], "triage_level": None})
-        events = [event.as_dict() for event in tracker.events]
-        body = {"messages": history(events), "triage_level": tracker.get_slot(TRIAGE_LEVEL)}
+        events = [event.as_dict() for event in tracker.events] if tracker is not None else []
+        triage_level = tracker.get_slot(TRIAGE_LEVEL) if tracker is not None else None
+        body = {"messages": history(events, outbound=rows), "triage_level": triage_level}
         return self._json(request, {**body, "contact_offer": await self._contact_offer(session_id)})
 
     async def _contact_offer(self, session_id: str) -> bool:

@@ -6,7 +6,7 @@ assistant chose (the safety layer's escalation responses), never from its wordin
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from bot.safety import ESCALATION_RESPONSES
 
@@ -41,15 +41,39 @@ def client_id(message_id: Optional[str]) -> Optional[str]:
     return message_id.rsplit(":", 1)[-1] if message_id else message_id
 
 
-def history(events: Iterable[Mapping[str, Any]], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
-    """Return the visible messages of a conversation (oldest first, at most ``limit``)."""
-    messages: List[Dict[str, Any]] = []
+def outbound_message(row: Mapping[str, Any]) -> Dict[str, Any]:
+    """A staff reply or assistant notice (``bot.storage.outbound``) as the widget renders it."""
+    return {
+        "from": "staff" if row["kind"] == "staff" else "assistant",
+        "text": row["text"],
+        "id": f"outbound-{row['id']}",
+        "level": None,
+        "buttons": button_titles(row.get("buttons")),
+    }
+
+
+def history(
+    events: Iterable[Mapping[str, Any]],
+    limit: int = HISTORY_LIMIT,
+    outbound: Sequence[Mapping[str, Any]] = (),
+) -> List[Dict[str, Any]]:
+    """Return the visible messages of a conversation (oldest first, at most ``limit``).
+
+    ``outbound`` rows (each with ``at``, a POSIX time) are placed among the turns by time.
+    """
+    timed: List[Tuple[float, Dict[str, Any]]] = []
     for event in events:
         kind = event.get("event")
+        at = float(event.get("timestamp") or 0.0)
         if kind == "user" and event.get("text"):
-            messages.append({"from": "user", "text": event["text"], "id": client_id(event.get("message_id"))})
+            message = {"from": "user", "text": event["text"], "id": client_id(event.get("message_id"))}
+            timed.append((at, message))
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
             data = event.get("data") or {}
             metadata = event.get("metadata") or {}
-            messages.append(bot_message(event.get("text"), metadata.get("utter_action"), data.get("buttons")))
-    return messages[-limit:]
+            timed.append(
+                (at, bot_message(event.get("text"), metadata.get("utter_action"), data.get("buttons")))
+            )
+    timed += [(float(row["at"]), outbound_message(row)) for row in outbound]
+    timed.sort(key=lambda pair: pair[0])  # stable: a turn's own events keep their order
+    return [message for _, message in timed][-limit:]

@@ -14,7 +14,7 @@ Callers own the session and the transaction; nothing here commits.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import (
@@ -170,6 +170,15 @@ def pending_entries(*, session: Session, channel: str, conversation_id: str) -> 
         .order_by(InboxEntry.id)
     )
     return list(session.execute(statement).scalars())
+
+
+def last_received_at(*, session: Session, conversation_id: str) -> Optional[datetime]:
+    """When the patient of a conversation last wrote to us (None: never, or purged)."""
+    statement = select(func.max(InboxEntry.received_at)).where(InboxEntry.conversation_id == conversation_id)
+    value = session.execute(statement).scalar_one_or_none()
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)  # func.max bypasses the column type on SQLite
+    return value
 
 
 def pending_conversations(*, session: Session, channel: str, limit: int = 500) -> List[str]:

@@ -204,9 +204,11 @@ for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
 
 # Tables declared in their own feature modules register on the same metadata (migrations,
 # create_all in tests): security (sessions, login throttling, security alerts), the channel
-# inbox and reply outbox, quarantined tracker events, owed flags, deadlines and patient contacts.
+# inbox and reply outbox, quarantined tracker events, owed flags, outbound messages, deadlines
+# and patient contacts.
 from bot.storage import deadline_models as _deadline_models  # noqa: E402,F401
 from bot.storage import inbox as _channel_inbox  # noqa: E402,F401
+from bot.storage import outbound as _outbound  # noqa: E402,F401
 from bot.storage import owed_table as _owed_table  # noqa: E402,F401
 from bot.storage import quarantine as _quarantine  # noqa: E402,F401
 from bot.storage import security_models  # noqa: E402,F401

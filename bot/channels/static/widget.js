@@ -25,6 +25,8 @@
   var sending = false;
   var offline = false;
   var ui = {};
+  var shownOutbound = {};
+  var POLL_MS = 3000;
 
   // ---- storage (localStorage may be unavailable, e.g. in private windows) ----
   function loadToken() {
@@ -121,9 +123,11 @@
   }
 
   function addMessage(message, live) {
-    var fromBot = message.from === "bot";
-    var item = el("li", "acw-msg " + (fromBot ? "acw-bot" : "acw-user"));
-    var who = el("span", "acw-sr", (fromBot ? label("assistant") : label("you")) + ": ");
+    var fromStaff = message.from === "staff";
+    var fromBot = message.from === "bot" || message.from === "assistant";
+    if (message.id && String(message.id).indexOf("outbound-") === 0) { shownOutbound[message.id] = true; }
+    var item = el("li", "acw-msg " + (fromStaff ? "acw-staff" : fromBot ? "acw-bot" : "acw-user"));
+    var who = el("span", fromStaff ? "acw-who" : "acw-sr", (fromStaff ? label("staff") : fromBot ? label("assistant") : label("you")) + ": ");
     item.appendChild(who);
     var level = fromBot ? message.level : null;
     if (level === "urgent" || level === "emergency") {
@@ -267,6 +271,19 @@
       renderHistory(result.data.messages || []);
       if (result.data.contact_offer) { offerContact(); }
     });
+  }
+
+  // Staff replies and notices arrive outside any turn: look for them every few seconds.
+  function poll() {
+    if (!token || sending) { return; }
+    call("POST", "/history", {}).then(function (result) {
+      if (result.status !== 200 || sending) { return; }
+      (result.data.messages || []).forEach(function (message) {
+        if (message.id && String(message.id).indexOf("outbound-") === 0 && !shownOutbound[message.id]) {
+          addMessage(message, true);
+        }
+      });
+    }).catch(function () {});
   }
 
   // The first attempt reached the server but its answer was lost: read it from the history.
@@ -463,6 +480,7 @@
       return restore();
     }).then(function () {
       ui.root.setAttribute("data-ready", "true");
+      setInterval(poll, POLL_MS);
       if (script.getAttribute("data-open") === "true") { toggle(true); }
     });
   }
