@@ -298,7 +298,9 @@ class WidgetInput(NamedInputChannel):
             except RequestError as error:
                 return self._json(request, {"error": error.reason}, status=error.status)
             conversation = self.dispatcher.conversation(session_id)
-            status, body = await asyncio.to_thread(leave_contact, self.dispatcher.factory(), conversation, data)
+            status, body = await asyncio.to_thread(
+                leave_contact, self.dispatcher.factory(), conversation, data
+            )
             return self._json(request, body, status=status)
 
         @webhook.listener("after_server_start")

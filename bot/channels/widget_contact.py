@@ -42,9 +42,10 @@ def _is_flagged(session: Session, conversation_id: str) -> bool:
 def should_offer(factory: sessionmaker, conversation_id: str) -> bool:
     """Offer the step while the conversation has an unresolved flag and no contact yet."""
     with factory.begin() as session:
-        return _is_flagged(session, conversation_id) and contact_for(
-            session=session, conversation_id=conversation_id
-        ) is None
+        return (
+            _is_flagged(session, conversation_id)
+            and contact_for(session=session, conversation_id=conversation_id) is None
+        )
 
 
 def leave_contact(
@@ -57,7 +58,10 @@ def leave_contact(
         if not _is_flagged(session, conversation_id):
             raise ContactError("not_flagged")
         save_contact(
-            session=session, conversation_id=conversation_id, kind=str(data.get("kind")), value=data.get("value")
+            session=session,
+            conversation_id=conversation_id,
+            kind=str(data.get("kind")),
+            value=data.get("value"),
         )
         return "saved"
 

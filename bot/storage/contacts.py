@@ -58,19 +58,19 @@ def contact_for(*, session: Session, conversation_id: str) -> Optional[PatientCo
 
 
 def save_contact(
-    *, session: Session, conversation_id: str, kind: str, value: str, now: Optional[datetime] = None
+    *, session: Session, conversation_id: str, kind: object, value: object, now: Optional[datetime] = None
 ) -> PatientContact:
     """Store (or replace) the conversation's contact after validating it; the caller commits."""
-    kind, value = validate_contact(kind, value)
+    checked_kind, checked_value = validate_contact(kind, value)
     now = now or utcnow()
     row = PatientContact(
-        conversation_id=conversation_id, kind=kind, value=value, created_at=now, updated_at=now
+        conversation_id=conversation_id, kind=checked_kind, value=checked_value, created_at=now, updated_at=now
     )
     current, inserted = insert_unless_taken(
         session, row, lambda: contact_for(session=session, conversation_id=conversation_id)
     )
     if not inserted:
-        current.kind, current.value, current.updated_at = kind, value, now
+        current.kind, current.value, current.updated_at = checked_kind, checked_value, now
     session.flush()
     return current
 

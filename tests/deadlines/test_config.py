@@ -35,14 +35,18 @@ def test_is_open_reads_the_hours_in_the_clinic_time_zone():
 
 
 def test_an_opening_hours_clock_pauses_over_the_weekend():
-    policy = parse_policy("Europe/London", WEEKDAYS, {"targets": {"handoff": {"target": "4h", "clock": "opening_hours"}}})
+    policy = parse_policy(
+        "Europe/London", WEEKDAYS, {"targets": {"handoff": {"target": "4h", "clock": "opening_hours"}}}
+    )
     due = policy.targets["handoff"].due(policy.hours, FRIDAY_4PM)
     # 2 hours on Friday (16:00-18:00), 2 more on Monday from 09:00: 11:00 London = 10:00 UTC.
     assert due == datetime(2024, 5, 6, 10, 0, tzinfo=timezone.utc)
 
 
 def test_a_wall_clock_target_uses_the_out_of_hours_value_when_closed():
-    policy = parse_policy("Europe/London", WEEKDAYS, {"targets": {"urgent": {"target": "30m", "out_of_hours": "1h"}}})
+    policy = parse_policy(
+        "Europe/London", WEEKDAYS, {"targets": {"urgent": {"target": "30m", "out_of_hours": "1h"}}}
+    )
     urgent = policy.targets["urgent"]
     assert urgent.due(policy.hours, FRIDAY_4PM) == FRIDAY_4PM + timedelta(minutes=30)
     late = FRIDAY_4PM + timedelta(hours=4)
@@ -54,7 +58,10 @@ def test_the_on_call_list_is_used_out_of_hours():
     policy = parse_policy(
         "Europe/London",
         WEEKDAYS,
-        {"chain": [{"name": "Nurse", "email": "nurse@example.org"}], "on_call": [{"webhook": "https://x.example/h"}]},
+        {
+            "chain": [{"name": "Nurse", "email": "nurse@example.org"}],
+            "on_call": [{"webhook": "https://x.example/h"}],
+        },
     )
     assert [r.name for r in policy.recipients(FRIDAY_4PM)] == ["Nurse"]
     assert [r.channel for r in policy.recipients(FRIDAY_4PM + timedelta(hours=3))] == ["webhook"]
@@ -101,7 +108,10 @@ def test_targets_are_said_in_words():
     assert describe(parse_duration("1m")) == "1 minute"
     assert describe(parse_duration("90s")) == "90 seconds"
     assert describe(parse_duration("2d")) == "2 days"
-    assert target_values(parse_policy("UTC", {}, {"targets": {"urgent": "1h"}}))["response_target_urgent"] == "1 hour"
+    assert (
+        target_values(parse_policy("UTC", {}, {"targets": {"urgent": "1h"}}))["response_target_urgent"]
+        == "1 hour"
+    )
 
 
 def test_the_fallback_route_depends_on_level_and_opening_hours():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import List
 
-from bot.storage.outbound import OutboundMessage
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -13,6 +12,7 @@ from bot.deadlines.worker import DeadlineReport, DeadlineWorker, escalate_due, r
 from bot.storage import flags, make_engine, make_session_factory
 from bot.storage.deadline_models import EscalationAlert, FlagDeadline
 from bot.storage.models import Flag
+from bot.storage.outbound import OutboundMessage
 from tests.alerts.conftest import WebhookReceiver
 from tests.deadlines.conftest import CLINIC_VALUES, T0, add_flag, make_context
 
@@ -109,12 +109,12 @@ def test_a_step_queued_by_a_worker_that_died_is_delivered_once_by_the_next(sessi
         escalate_due(session, context, T0 + timedelta(seconds=31), report)
         # ...and the dying worker had leased the alert for sending.
         for alert in session.execute(select(EscalationAlert)).scalars():
-            alert.claimed_until = T0 + timedelta(seconds=90)
+            alert.claimed_until = T0 + timedelta(seconds=50)
     held = run_once(session_factory, context, now=T0 + timedelta(seconds=40))
     assert held.delivered == [] and webhook.bodies == []
-    freed = run_once(session_factory, context, now=T0 + timedelta(seconds=91))
+    freed = run_once(session_factory, context, now=T0 + timedelta(seconds=51))
     assert freed.delivered == report.escalated and recipients(webhook) == ["Duty nurse"]
-    run_once(session_factory, context, now=T0 + timedelta(seconds=92))
+    run_once(session_factory, context, now=T0 + timedelta(seconds=52))
     assert recipients(webhook) == ["Duty nurse"] and len(fallbacks(session_factory)) == 1
 
 
@@ -151,12 +151,14 @@ def test_an_emergency_fallback_gives_the_emergency_number(session_factory, webho
 
 
 def test_a_hand_off_alerts_at_lower_priority_after_opening_hours_only(session_factory, webhook):
-    # Open 10:00-10:00:30 London time on Wednesdays (09:00 UTC): a 60 s target spans into next week.
-    context = make_context(webhook.url, hours={"wednesday": "10:00-10:00:30"})
+    # Open 10:00-10:00:40 London time on Wednesdays (09:00 UTC): 40 s of the 60 s target pass
+    # today, the other 20 s next Wednesday, while the clinic is open (so the chain, not on-call).
+    context = make_context(webhook.url, hours={"wednesday": "10:00-10:00:40"})
     add_flag(session_factory, "handoff", conversation_id="telegram:77")
     report = run_once(session_factory, context, now=T0 + timedelta(minutes=5))
     assert report.started and report.escalated == []
-    run_once(session_factory, context, now=T0 + timedelta(days=7, seconds=31))
+    assert run_once(session_factory, context, now=T0 + timedelta(days=7, seconds=19)).escalated == []
+    run_once(session_factory, context, now=T0 + timedelta(days=7, seconds=21))
     assert recipients(webhook) == ["Duty nurse"]
     assert webhook.bodies[0]["aftercare"]["priority"] == "low"
 
