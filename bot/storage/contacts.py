@@ -64,7 +64,11 @@ def save_contact(
     checked_kind, checked_value = validate_contact(kind, value)
     now = now or utcnow()
     row = PatientContact(
-        conversation_id=conversation_id, kind=checked_kind, value=checked_value, created_at=now, updated_at=now
+        conversation_id=conversation_id,
+        kind=checked_kind,
+        value=checked_value,
+        created_at=now,
+        updated_at=now,
     )
     current, inserted = insert_unless_taken(
         session, row, lambda: contact_for(session=session, conversation_id=conversation_id)
