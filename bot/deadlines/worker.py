@@ -68,6 +68,9 @@ class DeadlineContext:
     alerts: AlertConfig
     claim: timedelta = timedelta(seconds=120)
     retry: RetryPolicy = RetryPolicy()
+    # A flag older than this when the worker first sees it (the worker was off, or just
+    # deployed on an old database) gets a stopped clock: no alert storm, no day-old fallback.
+    stale_after: timedelta = timedelta(days=1)
 
 
 @dataclass
@@ -107,10 +110,13 @@ def start_clocks(session: Session, context: DeadlineContext, now: datetime, repo
             continue
         # updated_at of an open flag is when it was raised (or raised to this level).
         started = flag.updated_at or flag.created_at
+        stale = now - started > context.stale_after
+        if stale:
+            logger.warning("flag %s is too old for a response-time clock; not escalated", flag.id)
         clock = FlagDeadline(
             flag_id=flag.id,
             level=flag.level,
-            status=DEADLINE_RUNNING,
+            status=DEADLINE_DONE if stale else DEADLINE_RUNNING,
             started_at=started,
             next_due_at=target.due(context.policy.hours, started, 1),
             steps_done=0,

@@ -28,7 +28,6 @@ from bot.storage import append_only
 from bot.storage.db import utcnow
 from bot.storage.types import UTCDateTime
 from bot.storage.vocabulary import (
-    ALARMS,
     ALERT_CHANNELS,
     ALERT_EVENTS,
     ALERT_PENDING,
@@ -84,7 +83,8 @@ class Flag(FlagDetails, Base):
     conversation_id = Column(String(255), nullable=False, index=True)
     status = Column(String(16), nullable=False, default=STATUS_OPEN)
     outcome = Column(String(32), nullable=True)
-    # Staff's verdict on resolving: was the rule right (true_alarm) or not (false_alarm)?
+    # Staff's verdict on resolving: was the rule right (true_alarm) or not (false_alarm)? Checked
+    # in code (flags.alarm_for): a CHECK would need a table rebuild on SQLite (migration 0006).
     alarm = Column(String(16), nullable=True)
     note = Column(Text, nullable=True)
     assignee = Column(String(64), nullable=True)
@@ -100,7 +100,6 @@ class Flag(FlagDetails, Base):
         CheckConstraint(sql_in("kind", FLAG_KINDS), name="kind"),
         CheckConstraint(sql_in("status", FLAG_STATUSES), name="status"),
         CheckConstraint(f"outcome IS NULL OR {sql_in('outcome', OUTCOMES)}", name="outcome"),
-        CheckConstraint(f"alarm IS NULL OR {sql_in('alarm', ALARMS)}", name="alarm"),
         Index("ix_aftercare_flags_status_level", "status", "level"),
         # At most one unresolved flag per conversation and kind, even with concurrent writers.
         Index(

@@ -21,7 +21,6 @@ ALERT_CHANNELS = "'email', 'webhook'"
 ALERT_STATUSES = "'pending', 'delivered', 'failed', 'skipped'"
 PRIORITIES = "'high', 'low'"
 CONTACT_KINDS = "'phone', 'email'"
-ALARMS = "'true_alarm', 'false_alarm'"
 
 
 def _when(name: str, nullable: bool = False) -> sa.Column:
@@ -29,9 +28,10 @@ def _when(name: str, nullable: bool = False) -> sa.Column:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("aftercare_flags") as batch:
-        batch.add_column(sa.Column("alarm", sa.String(length=16), nullable=True))
-        batch.create_check_constraint("alarm", f"alarm IS NULL OR alarm IN ({ALARMS})")
+    # A plain ADD COLUMN, no CHECK: on SQLite a batch rebuild of aftercare_flags would drop the
+    # table, and with foreign keys on, that cascades into the alerts and owed flags pointing at it.
+    # The value is checked in code (bot.storage.flags.alarm_for).
+    op.add_column("aftercare_flags", sa.Column("alarm", sa.String(length=16), nullable=True))
     op.create_table(
         "aftercare_flag_deadlines",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -124,6 +124,4 @@ def downgrade() -> None:
     op.drop_table("aftercare_patient_contacts")
     op.drop_table("aftercare_escalation_alerts")
     op.drop_table("aftercare_flag_deadlines")
-    with op.batch_alter_table("aftercare_flags") as batch:
-        batch.drop_constraint("alarm", type_="check")
-        batch.drop_column("alarm")
+    op.drop_column("aftercare_flags", "alarm")

@@ -35,7 +35,7 @@ def _seed(factory, now):
 
 
 def test_the_figures_per_rule(session_factory, webhook):
-    now = _seed(session_factory, utcnow() - timedelta(days=1))
+    now = _seed(session_factory, utcnow() - timedelta(hours=2))
     # The unacknowledged swelling flag misses its deadline.
     run_once(session_factory, make_context(webhook.url), now=utcnow())
     with session_factory.begin() as session:

@@ -187,3 +187,11 @@ def test_the_worker_thread_uses_its_injected_clock(session_factory, webhook):
         worker.stop()
         worker.join(30)
     assert recipients(webhook) == ["Duty nurse"]
+
+
+def test_a_flag_first_seen_long_after_it_was_raised_is_not_escalated(session_factory, webhook):
+    context = make_context(webhook.url)
+    add_flag(session_factory, "urgent")
+    report = run_once(session_factory, context, now=T0 + timedelta(days=3))
+    assert report.started and report.escalated == [] and webhook.bodies == []
+    assert fallbacks(session_factory) == []
