@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping
 
-from bot.deadlines.config import DeadlinePolicy, parse_policy, target_values
+from bot.deadlines.config import DEFAULT_TARGETS, DeadlinePolicy, parse_policy, target_values
 from bot.knowledge.errors import KnowledgeError, Problem, fail
 from bot.knowledge.yaml_files import display_path, read_yaml
 from bot.settings import PROJECT_ROOT, Settings, process_settings
@@ -36,7 +36,9 @@ PLACEHOLDERS: Mapping[str, str] = {
     "country": "country",
 }
 
-TEMPLATE_FIELDS = frozenset(PLACEHOLDERS.values())
+# The response-time targets per level ("30 minutes"), from the optional ``deadlines`` setting.
+TARGET_FIELDS = frozenset(f"response_target_{level}" for level in DEFAULT_TARGETS)
+TEMPLATE_FIELDS = frozenset(PLACEHOLDERS.values()) | TARGET_FIELDS
 
 # Optional, not a placeholder: the course of treatments no source covers (see procedures.yml),
 # checked with the procedures because only they know which treatments need one.
