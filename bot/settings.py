@@ -231,6 +231,25 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class DeadlineSettings:
+    """The response-time worker (targets and chain are clinic settings) and who may reveal contacts."""
+
+    enabled: bool = True
+    poll_seconds: float = 15.0
+    claim_seconds: int = 120
+    reveal_roles: Tuple[str, ...] = ("admin",)
+
+    @classmethod
+    def read(cls, read: _Reader) -> DeadlineSettings:
+        return cls(
+            enabled=read.flag("AFTERCARE_DEADLINES_ENABLED", True),
+            poll_seconds=read.seconds("AFTERCARE_DEADLINE_POLL_SECONDS", 15.0),
+            claim_seconds=read.number("AFTERCARE_DEADLINE_CLAIM_SECONDS", 120, minimum=10),
+            reveal_roles=read.words("AFTERCARE_REVEAL_ROLES") or ("admin",),
+        )
+
+
+@dataclass(frozen=True)
 class ClinicSettingsOverrides:
     """Single clinic fields a deployment pins without editing ``knowledge/clinic.yml``."""
 
@@ -360,6 +379,7 @@ class Settings:
     clinic: ClinicSettingsOverrides = ClinicSettingsOverrides()
     checkins: CheckinSettings = CheckinSettings()
     media: MediaSettings = MediaSettings()
+    deadlines: DeadlineSettings = DeadlineSettings()
     staff_replies: StaffReplySettings = StaffReplySettings()
 
     def __post_init__(self) -> None:
@@ -408,6 +428,7 @@ class Settings:
             clinic=ClinicSettingsOverrides.read(read),
             checkins=CheckinSettings.read(read),
             media=MediaSettings.read(read),
+            deadlines=DeadlineSettings.read(read),
             staff_replies=StaffReplySettings.read(read),
         )
 

@@ -11,6 +11,8 @@ or, as the widget sends it, in the JSON body as ``"token"``):
 - ``POST /photo`` with the token, ``id``, base64 ``image``, optional ``caption`` and
   ``consent``: a photo for staff (``bot.channels.widget_photo``), answered like ``/message``;
 - ``GET /config``: the widget's labels, suggested questions and the clinic's numbers;
+- ``POST /contact`` with the token, ``kind`` (phone/email) and ``value``: the optional
+  "how can the clinic reach you?" step, offered (``contact_offer``) once the conversation is flagged;
 - ``GET /static/widget.js`` and ``/static/widget.css``, and a demo page at ``GET /demo``.
 
 The conversation id is the session id inside a verified token; a token that was edited or
@@ -38,6 +40,7 @@ from bot.channels.messages import ChannelTexts, clinic_template_values, load_cha
 from bot.channels.named import NamedInputChannel
 from bot.channels.security import SessionSigner, widget_secret
 from bot.channels.text import neutralise, tel_link
+from bot.channels.widget_contact import contact_texts, leave_contact, should_offer
 from bot.channels.widget_history import bot_message, history
 from bot.channels.widget_photo import (
     ConsentMissingError,
@@ -113,6 +116,7 @@ def widget_config(texts: ChannelTexts, clinic: Optional[Mapping[str, str]]) -> D
             "emergency_link": tel_link(values["emergency_number"]),
         },
         "max_length": MAX_TEXT,
+        "contact": contact_texts()["labels"],
     }
 
 
@@ -221,7 +225,17 @@ class WidgetInput(NamedInputChannel):
         tracker = await self._tracker(request, session_id)
         events = [event.as_dict() for event in tracker.events] if tracker is not None else []
         triage_level = tracker.get_slot(TRIAGE_LEVEL) if tracker is not None else None
-        return self._json(request, {"messages": history(events, outbound=rows), "triage_level": triage_level})
+        body = {"messages": history(events, outbound=rows), "triage_level": triage_level}
+        return self._json(request, {**body, "contact_offer": await self._contact_offer(session_id)})
+
+    async def _contact_offer(self, session_id: str) -> bool:
+        """Whether to offer the "how can the clinic reach you?" step (never fails the reply)."""
+        conversation = self.dispatcher.conversation(session_id)
+        try:
+            return await asyncio.to_thread(should_offer, self.dispatcher.factory(), conversation)
+        except Exception as error:  # noqa: BLE001 - the step is optional; the answer is not
+            logger.warning("widget: contact step unavailable (%s)", type(error).__name__)
+            return False
 
     async def _reply(
         self,
@@ -249,6 +263,7 @@ class WidgetInput(NamedInputChannel):
         }
         if answer.duplicate:
             body["duplicate"] = True
+        body["contact_offer"] = await self._contact_offer(session_id)
         return self._json(request, body)
 
     async def _photo(
@@ -329,6 +344,19 @@ class WidgetInput(NamedInputChannel):
         @webhook.route("/photo", methods=["POST"], stream=True)
         async def photo(request: Request) -> HTTPResponse:
             return await self._photo(request, on_new_message)
+        @webhook.route("/contact", methods=["POST"], stream=True)
+        async def contact(request: Request) -> HTTPResponse:
+            # The optional contact step (bot.channels.widget_contact); the value is never logged.
+            try:
+                data = parse_json_object(await read_body(request))
+                session_id = self._session(request, data)
+            except RequestError as error:
+                return self._json(request, {"error": error.reason}, status=error.status)
+            conversation = self.dispatcher.conversation(session_id)
+            status, body = await asyncio.to_thread(
+                leave_contact, self.dispatcher.factory(), conversation, data
+            )
+            return self._json(request, body, status=status)
 
         @webhook.listener("after_server_start")
         async def start_worker(app: Any, _: Any) -> None:

@@ -26,6 +26,8 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.cli.reconcile",
     "bot.cli.knowledge",
     "bot.cli.patients",
+    "bot.cli.deadlines",
+    "bot.cli.report",
 )
 
 

@@ -15,6 +15,7 @@ import yaml
 from bot.auth_token import resolve_token
 from bot.channels.config import describe_channels, runtime_credentials
 from bot.checkins.service import worker_command as checkin_worker_command
+from bot.deadlines import worker_command
 from bot.launch.action_server import SECRET_HEADER, SECRET_NAME
 from bot.log_privacy import install_log_redaction
 from bot.reconciler import reconciler_command
@@ -95,6 +96,11 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
     services.append(
         Service(name="checkins", command=checkin_worker_command(settings), health_url="", env=dict(CHILD_ENV))
     )
+    # Escalates flags nobody acknowledged within their response target (bot.deadlines).
+    if settings.deadlines.enabled:
+        services.append(
+            Service(name="deadlines", command=worker_command(settings), health_url="", env=dict(CHILD_ENV))
+        )
     if with_dashboard:
         services.append(
             Service(

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.alerts.config import AlertConfig
-from bot.dashboard import admin, api, auth, flags, media, patients, presentation, queue
+from bot.dashboard import admin, api, auth, contacts, flags, media, patients, presentation, queue
 from bot.dashboard.config import DashboardConfig, session_key_source
 from bot.dashboard.db import EXTENSION, DashboardState
 from bot.dashboard.security import (
@@ -77,7 +77,7 @@ def create_app(
     app.after_request(add_security_headers)
     app.after_request(audit_request)
     presentation.install(app)
-    for blueprint in (auth.bp, queue.bp, flags.bp, admin.bp, api.bp, patients.bp):
+    for blueprint in (auth.bp, queue.bp, flags.bp, contacts.bp, admin.bp, api.bp, patients.bp):
         app.register_blueprint(blueprint)
     media.install(app)
 

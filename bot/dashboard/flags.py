@@ -15,7 +15,7 @@ from bot.dashboard.db import record, transaction
 from bot.storage import audit, flags, outbox
 from bot.storage.models import Flag
 from bot.storage.takeover_flow import HeldByOtherError
-from bot.storage.vocabulary import OUTCOMES
+from bot.storage.vocabulary import ALARMS, OUTCOMES
 
 bp = Blueprint("flags", __name__, url_prefix="/flags")
 
@@ -51,6 +51,7 @@ def show(flag_id: int) -> str:
         alerts=alerts,
         highlighted=flags_by_turn(transcript, conversation_flags),
         outcomes=OUTCOMES,
+        alarms_choices=ALARMS,
         max_note_length=MAX_NOTE_LENGTH,
         conversation=conversation,
         # One id per rendered form: a double click or a resubmitted form queues the reply once.
@@ -98,18 +99,24 @@ def resolve(flag_id: int) -> Response:
     """Close a flag with an outcome and an optional note."""
     outcome = request.form.get("outcome", "")
     note = request.form.get("note", "")
+    alarm = request.form.get("alarm", "") or None
     if outcome not in OUTCOMES:
         flash("outcome_required", "error")
+        return _back(flag_id)
+    if alarm is not None and alarm not in ALARMS:
+        flash("bad_alarm", "error")
         return _back(flag_id)
     if len(note) > MAX_NOTE_LENGTH:
         flash("note_too_long", "error")
         return _back(flag_id)
 
     def close(db: Session, flag: Flag) -> object:
-        return flags.resolve(session=db, flag=flag, by=g.user.username, outcome=outcome, note=note)
+        by = g.user.username
+        return flags.resolve(session=db, flag=flag, by=by, outcome=outcome, note=note, alarm=alarm)
 
     # The note stays out of the audit log: it may describe the patient, and audit rows outlive retention.
-    return _change_flag(flag_id, close, "flag.resolve", "flag_resolved", detail=f"outcome={outcome}")
+    detail = f"outcome={outcome}" + (f" alarm={alarm}" if alarm else "")
+    return _change_flag(flag_id, close, "flag.resolve", "flag_resolved", detail=detail)
 
 
 @bp.route("/<int:flag_id>/reopen", methods=["POST"])

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping
 
+from bot.deadlines.config import DEFAULT_TARGETS, DeadlinePolicy, parse_policy, target_values
 from bot.knowledge.errors import KnowledgeError, Problem, fail
 from bot.knowledge.yaml_files import display_path, read_yaml
 from bot.settings import PROJECT_ROOT, Settings, process_settings
@@ -35,11 +36,15 @@ PLACEHOLDERS: Mapping[str, str] = {
     "country": "country",
 }
 
-TEMPLATE_FIELDS = frozenset(PLACEHOLDERS.values())
+# The response-time targets per level ("30 minutes"), from the optional ``deadlines`` setting.
+TARGET_FIELDS = frozenset(f"response_target_{level}" for level in DEFAULT_TARGETS)
+TEMPLATE_FIELDS = frozenset(PLACEHOLDERS.values()) | TARGET_FIELDS
 
 # Optional, not a placeholder: the course of treatments no source covers (see procedures.yml),
 # checked with the procedures because only they know which treatments need one.
 PROCEDURE_COURSES = "procedure_courses"
+# Optional, checked by bot.deadlines.config: time zone, opening hours as times, response targets.
+SERVICE_KEYS = ("timezone", "hours", "deadlines")
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,12 @@ class ClinicSettings:
     source: str = ""
     is_example: bool = False
     procedure_courses: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy, compare=False, hash=False)
 
     def as_template_values(self) -> Dict[str, str]:
         """Return the placeholder values answers may use, e.g. ``{"clinic_phone": ...}``."""
-        return {placeholder: getattr(self, name) for name, placeholder in PLACEHOLDERS.items()}
+        values = {placeholder: getattr(self, name) for name, placeholder in PLACEHOLDERS.items()}
+        return {**values, **target_values(self.deadlines)}
 
 
 _FIELD_NAMES = tuple(PLACEHOLDERS)
@@ -73,12 +80,16 @@ def _problems_in(data: object, shown_as: str) -> list[Problem]:
     problems = [
         Problem(
             shown_as,
-            f"unknown key (allowed: {', '.join((*_FIELD_NAMES, PROCEDURE_COURSES))})",
+            f"unknown key (allowed: {', '.join((*_FIELD_NAMES, PROCEDURE_COURSES, *SERVICE_KEYS))})",
             field=str(key),
         )
         for key in data
-        if key not in PLACEHOLDERS and key != PROCEDURE_COURSES
+        if key not in PLACEHOLDERS and key != PROCEDURE_COURSES and key not in SERVICE_KEYS
     ]
+    try:
+        parse_policy(*(data.get(key) for key in SERVICE_KEYS))
+    except ValueError as error:
+        problems.append(Problem(shown_as, str(error), field="deadlines"))
     courses = data.get(PROCEDURE_COURSES, {})
     if not isinstance(courses, dict) or not all(isinstance(course, dict) for course in courses.values()):
         problems.append(
@@ -107,7 +118,10 @@ def load_clinic_file(path: Path, shown_as: str | None = None, is_example: bool =
     assert isinstance(data, dict)
     values = {name: data[name].strip() for name in _FIELD_NAMES}
     courses = dict(data.get(PROCEDURE_COURSES) or {})
-    return ClinicSettings(**values, source=shown, is_example=is_example, procedure_courses=courses)
+    policy = parse_policy(*(data.get(key) for key in SERVICE_KEYS))
+    return ClinicSettings(
+        **values, source=shown, is_example=is_example, procedure_courses=courses, deadlines=policy
+    )
 
 
 def _clinic_file_for(settings: Settings) -> tuple[Path, bool]:

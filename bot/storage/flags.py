@@ -17,7 +17,9 @@ from bot.storage.db import insert_unless_taken, utcnow
 from bot.storage.models import Flag
 from bot.storage.outbox import enqueue_alerts
 from bot.storage.vocabulary import (
+    ALARMS,
     ALERT_LEVELS,
+    FALSE_ALARM,
     FLAG_KINDS,
     FLAG_LEVELS,
     LEVEL_SEVERITY,
@@ -26,6 +28,7 @@ from bot.storage.vocabulary import (
     STATUS_OPEN,
     STATUS_RESOLVED,
     TRIAGE_LEVELS,
+    TRUE_ALARM,
     UNRESOLVED_STATUSES,
     FlagKind,
 )
@@ -37,6 +40,7 @@ __all__ = [
     "FlagKind",
     "InvalidTransitionError",
     "acknowledge",
+    "alarm_for",
     "flags_for_conversation",
     "raise_flag",
     "reopen",
@@ -149,6 +153,23 @@ def acknowledge(*, session: Session, flag: Flag, by: str, now: Optional[datetime
     )
 
 
+def alarm_for(outcome: str, alarm: Optional[str] = None) -> Optional[str]:
+    """Return staff's verdict on the rule: as given, else read from the outcome when it says.
+
+    "false_alarm" means the rule was wrong; contacting the patient or advising a visit means
+    it was right; "other" says nothing unless staff also chose a verdict.
+    """
+    if alarm:
+        if alarm not in ALARMS:
+            raise ValueError(f"unknown alarm verdict {alarm!r}; expected one of {ALARMS}")
+        return alarm
+    if outcome == "false_alarm":
+        return FALSE_ALARM
+    if outcome in ("contacted_patient", "advised_visit"):
+        return TRUE_ALARM
+    return None
+
+
 def resolve(
     *,
     session: Session,
@@ -157,18 +178,27 @@ def resolve(
     outcome: str,
     note: Optional[str] = None,
     now: Optional[datetime] = None,
+    alarm: Optional[str] = None,
 ) -> Flag:
-    """Close a flag with what was done about it."""
+    """Close a flag with what was done about it and whether its rule was right (``alarm_for``)."""
     if flag.status == STATUS_RESOLVED:
         raise InvalidTransitionError("the flag is already resolved")
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
+    verdict = alarm_for(outcome, alarm)
     now = now or utcnow()
     if flag.acknowledged_at is None:
         _change(flag, now, acknowledged_by=by, acknowledged_at=now)
     note = (note or "").strip() or None
     return _change(
-        flag, now, status=STATUS_RESOLVED, outcome=outcome, note=note, resolved_by=by, resolved_at=now
+        flag,
+        now,
+        status=STATUS_RESOLVED,
+        outcome=outcome,
+        alarm=verdict,
+        note=note,
+        resolved_by=by,
+        resolved_at=now,
     )
 
 
@@ -184,7 +214,13 @@ def reopen(*, session: Session, flag: Flag, now: Optional[datetime] = None) -> F
     if newer is not None:
         raise InvalidTransitionError(f"flag {newer.id} is already open for this conversation")
     return _change(
-        flag, now or utcnow(), status=STATUS_OPEN, outcome=None, resolved_by=None, resolved_at=None
+        flag,
+        now or utcnow(),
+        status=STATUS_OPEN,
+        outcome=None,
+        alarm=None,
+        resolved_by=None,
+        resolved_at=None,
     )
 
 

@@ -93,6 +93,9 @@ class Flag(FlagDetails, Base):
     conversation_id = Column(String(255), nullable=False, index=True)
     status = Column(String(16), nullable=False, default=STATUS_OPEN)
     outcome = Column(String(32), nullable=True)
+    # Staff's verdict on resolving: was the rule right (true_alarm) or not (false_alarm)? Checked
+    # in code (flags.alarm_for): a CHECK would need a table rebuild on SQLite (migration 0006).
+    alarm = Column(String(16), nullable=True)
     note = Column(Text, nullable=True)
     assignee = Column(String(64), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
@@ -211,9 +214,10 @@ for _dialect, _statements in append_only.CREATE_STATEMENTS.items():
 # Tables declared in their own feature modules register on the same metadata (migrations,
 # create_all in tests): security (sessions, login throttling, security alerts), the channel
 # inbox and reply outbox, quarantined tracker events, owed flags, outbound messages, API tokens,
-# check-ins, patient photos and worker leases.
+# check-ins, patient photos, worker leases, deadlines and patient contacts.
 from bot.storage import api_tokens as _api_tokens  # noqa: E402,F401
 from bot.storage import checkins as _checkins  # noqa: E402,F401
+from bot.storage import deadline_models as _deadline_models  # noqa: E402,F401
 from bot.storage import inbox as _channel_inbox  # noqa: E402,F401
 from bot.storage import leases as _leases  # noqa: E402,F401
 from bot.storage import outbound as _outbound  # noqa: E402,F401

@@ -14,6 +14,7 @@ from typing import Tuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.storage.contacts import purge_contacts
 from bot.storage.inbox import purge_channel_messages
 from bot.storage.models import AlertOutbox, Flag
 from bot.storage.owed_table import OWED, OwedFlag
@@ -50,6 +51,7 @@ class PurgeReport:
     quarantined_events: int = 0
     # Photo files whose rows this purge deleted: the caller removes them once it committed.
     photo_files: Tuple[str, ...] = ()
+    contacts: int = 0
 
     @property
     def photos(self) -> int:
@@ -62,7 +64,8 @@ class PurgeReport:
             f"cutoff={self.cutoff.isoformat(timespec='seconds')} flags={self.flags} alerts={self.alerts} "
             f"events={self.events} conversations={self.conversations} "
             f"channel_messages={self.channel_messages} quarantined_events={self.quarantined_events} "
-            f"photos={self.photos}"
+            f"photos={self.photos} "
+            f"contacts={self.contacts}"
         )
 
 
@@ -99,6 +102,8 @@ def purge(*, session: Session, before: datetime, dry_run: bool = False) -> Purge
     else:
         quarantined = purge_quarantined(session=session, before=before)
     photo_files = tuple(purge_photos(session=session, before=before, dry_run=dry_run))
+    # Contact details patients left (issue 11) go with the conversation they belong to.
+    contacts = purge_contacts(session=session, before=before, dry_run=dry_run)
     return PurgeReport(
         before,
         flag_count,
@@ -109,4 +114,5 @@ def purge(*, session: Session, before: datetime, dry_run: bool = False) -> Purge
         messages,
         quarantined,
         photo_files,
+        contacts,
     )

@@ -37,6 +37,10 @@ FLAG_STATUSES: Tuple[str, ...] = (STATUS_OPEN, STATUS_ACKNOWLEDGED, STATUS_RESOL
 UNRESOLVED_STATUSES: Tuple[str, ...] = (STATUS_OPEN, STATUS_ACKNOWLEDGED)
 
 OUTCOMES: Tuple[str, ...] = ("contacted_patient", "advised_visit", "false_alarm", "other")
+# Staff's verdict on the rule that raised a resolved flag (``aftercare report flags``).
+TRUE_ALARM = "true_alarm"
+FALSE_ALARM = "false_alarm"
+ALARMS: Tuple[str, ...] = (TRUE_ALARM, FALSE_ALARM)
 
 ROLE_REVIEWER = "reviewer"
 ROLE_ADMIN = "admin"

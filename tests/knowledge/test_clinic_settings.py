@@ -43,9 +43,12 @@ def test_example_clinic_is_complete(example_clinic: ClinicSettings) -> None:
 
 
 def test_placeholder_table_covers_every_clinic_field() -> None:
-    assert {f.name for f in fields(ClinicSettings)} - {"source", "is_example", "procedure_courses"} == set(
-        PLACEHOLDERS
-    )
+    assert {f.name for f in fields(ClinicSettings)} - {
+        "source",
+        "is_example",
+        "procedure_courses",
+        "deadlines",
+    } == set(PLACEHOLDERS)
 
 
 def test_clinic_file_is_preferred(tmp_path: Path) -> None:

@@ -185,6 +185,70 @@
 
   function showSuggestions(show) { ui.suggestions.hidden = !show || !config.suggestions.length; }
 
+  // ---- the optional contact step (offered by the server once the conversation is flagged) ----
+  var contactOffered = false;
+  function offerContact() {
+    var labels = config.contact;
+    if (contactOffered || !labels) { return; }
+    contactOffered = true;
+    var item = el("li", "acw-contact");
+    var form = el("form", "acw-contact-form");
+    form.noValidate = true;
+    form.appendChild(el("p", "acw-text", labels.prompt));
+    var kinds = el("div", "acw-contact-kinds");
+    kinds.setAttribute("role", "radiogroup");
+    ["phone", "email"].forEach(function (kind, index) {
+      var choice = el("label", "acw-contact-kind");
+      var radio = el("input");
+      radio.type = "radio";
+      radio.name = "acw-contact-kind";
+      radio.value = kind;
+      radio.checked = index === 0;
+      choice.appendChild(radio);
+      choice.appendChild(document.createTextNode(" " + labels[kind]));
+      kinds.appendChild(choice);
+    });
+    form.appendChild(kinds);
+    var valueLabel = el("label", "acw-sr", labels.value_label);
+    valueLabel.htmlFor = "acw-contact-value";
+    var value = el("input", "acw-input acw-contact-value");
+    value.id = "acw-contact-value";
+    value.autocomplete = "tel";
+    value.setAttribute("aria-describedby", "acw-contact-error");
+    form.appendChild(valueLabel);
+    form.appendChild(value);
+    var error = el("p", "acw-contact-error");
+    error.id = "acw-contact-error";
+    error.setAttribute("role", "alert");
+    form.appendChild(error);
+    var save = el("button", "acw-send", labels.save);
+    save.type = "submit";
+    var skip = el("button", "acw-chip", labels.skip);
+    skip.type = "button";
+    form.appendChild(save);
+    form.appendChild(skip);
+    item.appendChild(form);
+    ui.log.appendChild(item);
+    ui.log.scrollTop = ui.log.scrollHeight;
+    skip.addEventListener("click", function () { item.remove(); ui.input.focus(); });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var kind = form.querySelector("input[name=acw-contact-kind]:checked").value;
+      save.disabled = true;
+      reliably("POST", "/contact", { kind: kind, value: value.value }).then(function (result) {
+        save.disabled = false;
+        if (result.status === 200) {
+          item.textContent = "";
+          item.appendChild(el("p", "acw-text", result.data.message));
+          return;
+        }
+        error.textContent = result.data.message || label("rejected");
+        value.setAttribute("aria-invalid", "true");
+        value.focus();
+      });
+    });
+  }
+
   // ---- conversation ----
   function renderHistory(messages) {
     messages.forEach(function (message) {
@@ -205,6 +269,7 @@
         return;
       }
       renderHistory(result.data.messages || []);
+      if (result.data.contact_offer) { offerContact(); }
     });
   }
 
@@ -252,6 +317,7 @@
         return [];
       }
       if (result.data.duplicate) { return repliesFromHistory(message.id, 10); }
+      if (result.data.contact_offer) { message.offerContact = true; }
       return result.data.messages || [];
     });
   }
@@ -279,6 +345,7 @@
       sending = false;
       setTyping(queue.length > 0);
       reveal(nodes);
+      if (message.offerContact) { offerContact(); }
       pump();
     });
   }
