@@ -8,19 +8,12 @@ write with real signed webhooks; staff act through the JSON API with a real toke
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
-from bot.storage import api_tokens, make_engine, make_session_factory, outbound, staff
+from bot.storage import make_engine, make_session_factory, outbound
 from tests.channels.conftest import PUBLIC_URL, flags_of, rendered_response, wait_until
 from tests.channels.fake_providers import sent_to
 from tests.channels.payloads import (
@@ -32,74 +25,11 @@ from tests.channels.payloads import (
     whatsapp_status,
     whatsapp_text,
 )
-from tests.stack import free_port
 
 pytestmark = pytest.mark.slow
 
 NOTICE_STARTED = "is now reading this chat"
 NOTICE_ENDED = "handed this chat back"
-
-
-@dataclass
-class Dashboard:
-    url: str
-    tokens: Dict[str, str]
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Optional[Any] = None,
-        token: Optional[str] = "nurse",
-        **headers: str,
-    ) -> Tuple[int, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        all_headers = {"Content-Type": "application/json", **headers}
-        if token:
-            all_headers["Authorization"] = f"Bearer {self.tokens[token]}"
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers=all_headers)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-
-@pytest.fixture(scope="module")
-def dashboard(channel_stack) -> Iterator[Dashboard]:
-    """``aftercare dashboard`` on the assistant's database, with two staff members and their API tokens."""
-    env = dict(channel_stack.stack.env)
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "dashboard", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    engine = make_engine(channel_stack.stack.database_url)
-    tokens = {}
-    with make_session_factory(engine).begin() as session:
-        for name in ("nurse", "boss"):
-            user = staff.get_staff(session=session, username=name) or staff.create_staff(
-                session=session, username=name, password=f"{name}-password-123", role="reviewer"
-            )
-            tokens[name] = api_tokens.create_token(session=session, staff=user)[1]
-    engine.dispose()
-    board = Dashboard(f"http://127.0.0.1:{port}", tokens)
-    try:
-        wait_until(lambda: _answers(board), timeout=120)
-        yield board
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-
-
-def _answers(board: Dashboard) -> bool:
-    try:
-        return board.call("GET", "/api/flags")[0] == 200
-    except (urllib.error.URLError, ConnectionError):
-        return False
 
 
 def _status(database_url: str, conversation: str, text: str) -> Optional[str]:
