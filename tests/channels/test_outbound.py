@@ -240,3 +240,23 @@ def test_queue_outbound_refuses_unknown_channels_and_kinds(database):
             outbound.queue_outbound(session, conversation_id="rest:abc", kind="staff", text="x", key="k1")
         with pytest.raises(ValueError):
             outbound.queue_outbound(session, conversation_id="widget:abc", kind="gossip", text="x", key="k2")
+
+
+def test_the_retention_purge_drops_finished_outbound_messages_but_keeps_queued_ones(database):
+    from bot.storage.retention import purge
+
+    _, engine = database
+    old = utcnow() - timedelta(days=200)
+    with make_session_factory(engine).begin() as session:
+        done = outbound.queue_outbound(
+            session, conversation_id="widget:s1", kind="staff", text="old", key="old:1", now=old
+        )
+        outbound.advance(done, outbound.STATUS_DELIVERED)
+        outbound.queue_outbound(
+            session, conversation_id="widget:s1", kind="staff", text="owed", key="old:2", now=old
+        )
+    with make_session_factory(engine).begin() as session:
+        assert purge(session=session, before=utcnow() - timedelta(days=180)).channel_messages == 1
+    with make_session_factory(engine).begin() as session:
+        left = outbound.for_conversation(session=session, conversation_id="widget:s1")
+        assert [row.text for row in left] == ["owed"]
