@@ -205,6 +205,16 @@ def waiting(*, session: Session, channel: str, limit: int = 100) -> List[Outboun
     return list(session.execute(statement).scalars())
 
 
+def has_waiting(*, session: Session, channel: str) -> bool:
+    """Whether :func:`waiting` would find anything (a cheap read for an idle worker)."""
+    statement = select(OutboundMessage.id).where(
+        OutboundMessage.channel == channel,
+        OutboundMessage.status == STATUS_QUEUED,
+        OutboundMessage.rendered_at.is_(None),
+    )
+    return session.execute(statement.limit(1)).first() is not None
+
+
 def template_pending(*, session: Session, conversation_id: str) -> bool:
     """Whether a window-opening template already went out and its messages still wait."""
     statement = select(OutboundMessage.id).where(

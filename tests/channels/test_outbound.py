@@ -260,3 +260,21 @@ def test_the_retention_purge_drops_finished_outbound_messages_but_keeps_queued_o
     with make_session_factory(engine).begin() as session:
         left = outbound.for_conversation(session=session, conversation_id="widget:s1")
         assert [row.text for row in left] == ["owed"]
+
+
+def test_the_worker_ends_an_idle_takeover_and_tells_the_patient_once(fake, database):
+    from bot.storage.takeover_flow import TAKEOVER_ENDED, notice_text, start_takeover
+
+    url, engine = database
+    sender = "5550777"
+    with make_session_factory(engine).begin() as session:
+        start_takeover(
+            session=session,
+            conversation_id=f"telegram:{sender}",
+            staff="nurse",
+            now=utcnow() - timedelta(hours=2),
+        )
+    for _ in range(2):  # a second pass (or a restarted worker) finds nothing more to do
+        asyncio.run(connector("telegram", fake, url).dispatcher.send_outbound())
+    texts = sent_to(fake, "telegram", sender)
+    assert texts[-1] == notice_text(TAKEOVER_ENDED) and texts.count(notice_text(TAKEOVER_ENDED)) == 1
