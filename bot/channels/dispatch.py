@@ -56,8 +56,17 @@ from bot.channels.messages import ChannelTexts, clinic_template_values, load_cha
 from bot.channels.text import bound_for_nlu, conversation_id, neutralise
 from bot.media.intake import PhotoIntake, PhotoMessage
 from bot.settings import Settings
-from bot.storage import inbox, leases, make_engine, make_session_factory, outbound, run_write, takeover_flow
-from bot.storage.db import utcnow
+from bot.storage import (
+    inbox,
+    leases,
+    make_engine,
+    make_session_factory,
+    outbound,
+    run_write,
+    takeover,
+    takeover_flow,
+)
+from bot.storage.db import READ_ONLY, utcnow
 from bot.storage.flags import raise_flag
 from bot.storage.masking import mask_identity
 from bot.storage.vocabulary import FlagKind
@@ -323,6 +332,7 @@ class Dispatcher:
         self._holder = leases.holder_id(f"dispatch-{channel}")
         self._worker: Optional[asyncio.Task[None]] = None
         self._outbound_worker: Optional[asyncio.Task[None]] = None
+        self._read_factory: Optional[sessionmaker] = None
 
     @property
     def settings(self) -> Settings:
@@ -843,12 +853,34 @@ class Dispatcher:
         except Exception:  # the messages below must still go out
             logger.exception("%s: could not end idle takeovers", self.channel)
 
+    def _reader(self) -> sessionmaker:
+        """Sessions that only read: on SQLite they take no write lock, so idle polling blocks nobody."""
+        if self._read_factory is None:
+            engine = self.factory().kw["bind"]
+            self._read_factory = make_session_factory(engine.execution_options(**{READ_ONLY: True}))
+        return self._read_factory
+
+    def _outbound_work(self, now: datetime) -> Tuple[bool, bool, bool]:
+        """Whether there are idle takeovers to end, outbound rows to render, provider calls due."""
+        timeout = timedelta(minutes=self.settings.staff_replies.takeover_idle_minutes)
+        with self._reader().begin() as session:
+            idle = takeover.has_idle(session=session, idle_timeout=timeout, channel=self.channel, now=now)
+            waiting = outbound.has_waiting(session=session, channel=self.channel)
+            due = inbox.has_due_requests(session=session, channel=self.channel, now=now)
+        return idle, waiting, due
+
     async def send_outbound(self, now: Optional[datetime] = None) -> int:
-        """End idle takeovers, queue the provider calls of waiting outbound messages, send what is due."""
+        """End idle takeovers, queue the provider calls of waiting outbound messages, send what is due.
+
+        A read-only look first: most passes find nothing, and then take no write lock at all.
+        """
         moment = now or utcnow()
-        await asyncio.to_thread(self._expire_takeovers, moment)
-        await asyncio.to_thread(self._write, lambda session: self._render_outbound_in(session, moment))
-        return await self.send_due()
+        idle, waiting, due = await asyncio.to_thread(self._outbound_work, moment)
+        if idle:
+            await asyncio.to_thread(self._expire_takeovers, moment)
+        if idle or waiting:
+            await asyncio.to_thread(self._write, lambda session: self._render_outbound_in(session, moment))
+        return await self.send_due() if idle or waiting or due else 0
 
     def _apply_statuses(self, updates: Sequence[StatusUpdate]) -> None:
         def work(session: Session) -> None:

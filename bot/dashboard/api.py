@@ -25,15 +25,13 @@ from bot.storage import flags, outbound, queue
 from bot.storage.models import Flag
 from bot.storage.takeover import Takeover
 from bot.storage.takeover_flow import HeldByOtherError
-from bot.storage.vocabulary import OUTCOMES
+from bot.storage.vocabulary import ALARMS, OUTCOMES
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 PAGE_SIZE = 100
 MAX_NOTE_LENGTH = 2000
-# Whether the alarm was real, for the per-rule outcome report (recorded in the audit log).
-ALARMS = ("true_alarm", "false_alarm")
 
 
 @lru_cache(maxsize=1)
@@ -238,7 +236,9 @@ def resolve(flag_id: int) -> ResponseReturnValue:
         return _error(400, "note_too_long")
 
     def close(db: Session, flag: Flag) -> object:
-        return flags.resolve(session=db, flag=flag, by=g.user.username, outcome=outcome, note=note)
+        return flags.resolve(
+            session=db, flag=flag, by=g.user.username, outcome=outcome, note=note, alarm=alarm
+        )
 
     detail = f"outcome={outcome}" + (f" alarm={alarm}" if alarm else "")
     return _flag_action(flag_id, close, "flag.resolve", detail)

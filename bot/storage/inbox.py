@@ -304,6 +304,16 @@ def due_requests(
     return list(session.execute(statement).scalars())
 
 
+def has_due_requests(*, session: Session, channel: str, now: Optional[datetime] = None) -> bool:
+    """Whether :func:`due_requests` would find anything (a cheap read, no row locks)."""
+    statement = select(OutboxMessage.id).where(
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == SEND_PENDING,
+        OutboxMessage.next_attempt_at <= (now or utcnow()),
+    )
+    return session.execute(statement.limit(1)).first() is not None
+
+
 def mark_sent(*, session: Session, message_id: int, now: Optional[datetime] = None) -> None:
     """Record that the provider accepted the call."""
     row = session.get(OutboxMessage, message_id)

@@ -25,6 +25,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    delete,
+    func,
     select,
 )
 from sqlalchemy.orm import Session
@@ -203,6 +205,16 @@ def waiting(*, session: Session, channel: str, limit: int = 100) -> List[Outboun
     return list(session.execute(statement).scalars())
 
 
+def has_waiting(*, session: Session, channel: str) -> bool:
+    """Whether :func:`waiting` would find anything (a cheap read for an idle worker)."""
+    statement = select(OutboundMessage.id).where(
+        OutboundMessage.channel == channel,
+        OutboundMessage.status == STATUS_QUEUED,
+        OutboundMessage.rendered_at.is_(None),
+    )
+    return session.execute(statement.limit(1)).first() is not None
+
+
 def template_pending(*, session: Session, conversation_id: str) -> bool:
     """Whether a window-opening template already went out and its messages still wait."""
     statement = select(OutboundMessage.id).where(
@@ -325,3 +337,21 @@ def mark_delivered(
     """The patient's own app fetched these rows (the widget's history): they are delivered."""
     for row in rows:
         advance(row, STATUS_DELIVERED, now=now)
+
+
+def purge_outbound(*, session: Session, before: datetime, dry_run: bool = False) -> int:
+    """Delete finished outbound messages (they hold staff words to a patient) created before ``before``.
+
+    Queued ones stay whatever their age: they are still owed to the patient.
+    """
+    old = (OutboundMessage.created_at < before) & (OutboundMessage.status != STATUS_QUEUED)
+    count = int(session.execute(select(func.count(OutboundMessage.id)).where(old)).scalar_one())
+    if not dry_run:
+        session.execute(
+            delete(OutboundReceipt).where(
+                OutboundReceipt.outbound_id.in_(select(OutboundMessage.id).where(old))
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(delete(OutboundMessage).where(old), execution_options={"synchronize_session": False})
+    return count

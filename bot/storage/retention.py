@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.storage.contacts import purge_contacts
 from bot.storage.inbox import purge_channel_messages
 from bot.storage.models import AlertOutbox, Flag
+from bot.storage.outbound import purge_outbound
 from bot.storage.owed_table import OWED, OwedFlag
 from bot.storage.photos import purge_photos
 from bot.storage.quarantine import QuarantinedEvent, purge_quarantined
@@ -92,6 +93,8 @@ def purge(*, session: Session, before: datetime, dry_run: bool = False) -> Purge
     events = purge_events(session=session, before=before, dry_run=dry_run)
     # Channel messages hold the patient's words too; pending ones are kept (still owed a reply).
     messages = purge_channel_messages(session=session, before=before, dry_run=dry_run)
+    # So do staff replies and notices (counted with the channel messages); queued ones are kept.
+    messages += purge_outbound(session=session, before=before, dry_run=dry_run)
     # Quarantined tracker events keep the raw (patient) text of an unreadable event.
     if dry_run:
         quarantined = int(

@@ -145,6 +145,23 @@ def idle_takeovers(
     return list(session.execute(statement.with_for_update(skip_locked=True)).scalars())
 
 
+def has_idle(
+    *,
+    session: Session,
+    idle_timeout: timedelta,
+    channel: Optional[str] = None,
+    now: Optional[datetime] = None,
+) -> bool:
+    """Whether :func:`idle_takeovers` would find anything (a cheap read, no row locks)."""
+    now = now or utcnow()
+    statement = select(Takeover.id).where(
+        Takeover.ended_at.is_(None), Takeover.last_activity_at <= now - idle_timeout
+    )
+    if channel:
+        statement = statement.where(Takeover.conversation_id.startswith(f"{channel}:", autoescape=True))
+    return session.execute(statement.limit(1)).first() is not None
+
+
 def takeovers_of(*, session: Session, conversation_id: str) -> List[Takeover]:
     """Every takeover of a conversation, oldest first (for the transcript)."""
     statement = select(Takeover).where(Takeover.conversation_id == conversation_id).order_by(Takeover.id)

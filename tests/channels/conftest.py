@@ -10,6 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from bot.channels.config import runtime_credentials
 from bot.cli.run import build_services
 from bot.knowledge import get_clinic_settings
 from bot.settings import PROJECT_ROOT, Settings
+from bot.storage import api_tokens, make_engine, make_session_factory, staff
 from bot.supervisor import Supervisor
 from tests.channels.fake_providers import ClinicWebsite, FakeProviders
 from tests.channels.payloads import PHONE_NUMBER_ID
@@ -231,3 +235,70 @@ def knowledge_answer(intent: str) -> str:
     from bot.knowledge import get_knowledge_base
 
     return get_knowledge_base().answer(intent).text
+
+
+STAFF_PASSWORD = "nurse-password-123"
+
+
+@dataclass
+class Dashboard:
+    """The running dashboard and the staff members' API tokens."""
+
+    url: str
+    tokens: Dict[str, str]
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Optional[Any] = None,
+        token: Optional[str] = "nurse",
+        **headers: str,
+    ) -> Tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        all_headers = {"Content-Type": "application/json", **headers}
+        if token:
+            all_headers["Authorization"] = f"Bearer {self.tokens[token]}"
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers=all_headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+@pytest.fixture(scope="session")
+def dashboard(channel_stack) -> Iterator[Dashboard]:
+    """``aftercare dashboard`` on the assistant's database, with two staff members and their API tokens."""
+    env = dict(channel_stack.stack.env)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "dashboard", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    engine = make_engine(channel_stack.stack.database_url)
+    tokens = {}
+    with make_session_factory(engine).begin() as session:
+        for name in ("nurse", "boss"):
+            user = staff.get_staff(session=session, username=name) or staff.create_staff(
+                session=session, username=name, password=STAFF_PASSWORD, role="reviewer"
+            )
+            tokens[name] = api_tokens.create_token(session=session, staff=user)[1]
+    engine.dispose()
+    board = Dashboard(f"http://127.0.0.1:{port}", tokens)
+    try:
+        wait_until(lambda: _answers(board), timeout=120)
+        yield board
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def _answers(board: Dashboard) -> bool:
+    try:
+        return board.call("GET", "/api/flags")[0] == 200
+    except (urllib.error.URLError, ConnectionError):
+        return False

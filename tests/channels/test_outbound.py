@@ -240,3 +240,41 @@ def test_queue_outbound_refuses_unknown_channels_and_kinds(database):
             outbound.queue_outbound(session, conversation_id="rest:abc", kind="staff", text="x", key="k1")
         with pytest.raises(ValueError):
             outbound.queue_outbound(session, conversation_id="widget:abc", kind="gossip", text="x", key="k2")
+
+
+def test_the_retention_purge_drops_finished_outbound_messages_but_keeps_queued_ones(database):
+    from bot.storage.retention import purge
+
+    _, engine = database
+    old = utcnow() - timedelta(days=200)
+    with make_session_factory(engine).begin() as session:
+        done = outbound.queue_outbound(
+            session, conversation_id="widget:s1", kind="staff", text="old", key="old:1", now=old
+        )
+        outbound.advance(done, outbound.STATUS_DELIVERED)
+        outbound.queue_outbound(
+            session, conversation_id="widget:s1", kind="staff", text="owed", key="old:2", now=old
+        )
+    with make_session_factory(engine).begin() as session:
+        assert purge(session=session, before=utcnow() - timedelta(days=180)).channel_messages == 1
+    with make_session_factory(engine).begin() as session:
+        left = outbound.for_conversation(session=session, conversation_id="widget:s1")
+        assert [row.text for row in left] == ["owed"]
+
+
+def test_the_worker_ends_an_idle_takeover_and_tells_the_patient_once(fake, database):
+    from bot.storage.takeover_flow import TAKEOVER_ENDED, notice_text, start_takeover
+
+    url, engine = database
+    sender = "5550777"
+    with make_session_factory(engine).begin() as session:
+        start_takeover(
+            session=session,
+            conversation_id=f"telegram:{sender}",
+            staff="nurse",
+            now=utcnow() - timedelta(hours=2),
+        )
+    for _ in range(2):  # a second pass (or a restarted worker) finds nothing more to do
+        asyncio.run(connector("telegram", fake, url).dispatcher.send_outbound())
+    texts = sent_to(fake, "telegram", sender)
+    assert texts[-1] == notice_text(TAKEOVER_ENDED) and texts.count(notice_text(TAKEOVER_ENDED)) == 1
