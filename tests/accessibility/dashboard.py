@@ -14,7 +14,7 @@ from tests.storage.rasa_events import add_event, bot, create_rasa_events_table, 
 PASSWORD = "a11y-password-1"
 PATIENT = "+447700900123"
 # What the action server stores with a knowledge answer: the patient reads the title, staff the file.
-ANSWER_SOURCE = {"source_files": "000_c9e12835174f2d55.txt", "entry_id": "peeling_expected"}
+ANSWER_SOURCE = {"source_files": "000_c9e12835174f2d55.txt", "knowledge_entry": "peeling_expected"}
 
 
 def seed(url: str) -> Dict[str, int]:
@@ -46,7 +46,9 @@ def seed(url: str) -> Dict[str, int]:
         answer,
         user("I think I have a fever, 38.6 this morning", "report_fever", t - 120),
         slot("triage_level", "urgent", t - 119),
-        bot("A fever after a skin treatment needs a doctor's opinion: please call the clinic today.", t - 118),
+        bot(
+            "A fever after a skin treatment needs a doctor's opinion: please call the clinic today.", t - 118
+        ),
     ):
         add_event(engine, PATIENT, event)
     engine.dispose()

@@ -45,4 +45,4 @@ def test_staff_see_the_exact_source_file_and_entry_of_an_answer(new_page, dashbo
     DashboardPage("conversation", "/flags/{urgent}").open(page, base_url, flags)
     source = page.locator(".turn.bot .source")
     assert ANSWER_SOURCE["source_files"] in source.inner_text()
-    assert ANSWER_SOURCE["entry_id"] in source.inner_text()
+    assert ANSWER_SOURCE["knowledge_entry"] in source.inner_text()
