@@ -16,7 +16,9 @@ VIEWPORTS: Dict[str, Dict[str, int]] = {
 }
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API allows one running instance per thread,
+# and the other suites' browser tests start their own.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """Debian's Chromium through Playwright, with axe-core installed (else skip / fail in CI)."""
     require_chromium()
