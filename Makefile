@@ -11,10 +11,14 @@ PYTHON    ?= $(shell scripts/find-python310)
 PYTEST_ARGS ?=
 SCALE_ARGS ?=
 
+# Test-only JavaScript tools (axe-core for tests/accessibility/), pinned in package-lock.json.
+# `npm ci` writes node_modules/.package-lock.json, which makes a good stamp.
+NODE_STAMP := node_modules/.package-lock.json
+
 AUDIT_VENV ?= .venv-audit
 PIP_AUDIT := pip-audit==2.10.1
 
-.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool chaos scale-test
+.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool chaos scale-test test-tools
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,7 +51,15 @@ run: install ## install, train if needed, start the assistant on localhost (Ctrl
 
 test: install lint ## install, lint, and run the whole test suite (trains what the conversation tests need)
 	@scripts/install-system-deps || echo "note: system packages not installed; browser/PostgreSQL tests will skip"
+	@$(MAKE) --no-print-directory test-tools || echo "note: axe-core not installed; accessibility checks will skip"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-tools: $(NODE_STAMP) ## install axe-core (accessibility checks) from the npm registry, exactly as package-lock.json pins it
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found (scripts/install-system-deps installs it as root)" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(NODE_STAMP)
 
 test-fast: install ## run only the fast, hermetic tests
 	$(BIN)/python -m pytest -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
@@ -79,4 +91,4 @@ eval: install ## print the triage and NLU evaluations
 	$(BIN)/aftercare eval nlu
 
 clean: ## remove trained models, the runtime folder and caches (keeps .venv and .env)
-	rm -rf models/*.tar.gz var .pytest_cache .ruff_cache .mypy_cache
+	rm -rf models/*.tar.gz var node_modules .pytest_cache .ruff_cache .mypy_cache

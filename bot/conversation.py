@@ -13,6 +13,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from bot.knowledge import ClinicSettings, KnowledgeBase
 from bot.names import (
+    ENTRY_ID_KEY,
+    SOURCE_FILES_KEY,
     UTTER_ASK_DAYS_SINCE,
     UTTER_DETAILS_NOTED,
     UTTER_FALLBACK_FLAGGED,
@@ -104,7 +106,15 @@ def answer_from_knowledge(
     answer = kb.answer(intent, days_since=turn.days_since, procedure=turn.procedure, clinic=clinic)
     if not answer.found:
         return Outcome([Reply(UTTER_NO_ANSWER)])
-    replies = [Reply(UTTER_KB_ANSWER, {"answer": answer.text, "source": "; ".join(answer.source_titles)})]
+    # The patient reads the sources' titles; the exact files and entry travel with the message
+    # (Rasa stores extra values in the bot event's metadata) for staff in the dashboard.
+    values = {
+        "answer": answer.text,
+        "source": "; ".join(answer.citations),
+        SOURCE_FILES_KEY: "; ".join(answer.sources),
+        ENTRY_ID_KEY: answer.entry_id,
+    }
+    replies = [Reply(UTTER_KB_ANSWER, values)]
     if offer_more:
         replies.append(Reply(UTTER_OFFER_MORE))
     return Outcome(replies, topic=intent)

@@ -54,3 +54,8 @@ UTTER_FLAG_DETAIL = "utter_flag_detail"
 UTTER_HANDOFF = "utter_handoff"
 UTTER_HANDOFF_FAILED = "utter_handoff_failed"
 UTTER_FALLBACK_FLAGGED = "utter_fallback_flagged"
+
+# Keys of a knowledge answer's bot-event metadata naming its exact source for staff (the
+# patient reads only the source's title): written by the action, read by the dashboard.
+SOURCE_FILES_KEY = "source_files"
+ENTRY_ID_KEY = "knowledge_entry"

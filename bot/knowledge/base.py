@@ -12,6 +12,7 @@ from typing import AbstractSet, Dict, Iterable, List, Mapping, Tuple
 from bot.knowledge.clinic import ClinicSettings, get_clinic_settings
 from bot.knowledge.procedures import Procedures
 from bot.knowledge.schema import Entry
+from bot.knowledge.sources import SourceDocument
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class Answer:
     entry_id: str | None = None
     text: str = ""
     sources: List[str] = field(default_factory=list)
-    source_titles: List[str] = field(default_factory=list)
+    source_titles: List[str] = field(default_factory=list)  # for staff: title and file name
+    citations: List[str] = field(default_factory=list)  # for patients: title, leaflet, link
     title: str | None = None
 
 
@@ -42,11 +44,11 @@ class KnowledgeBase:
     """Validated entries, and the rules for picking the best one for a question."""
 
     def __init__(
-        self, entries: Iterable[Entry], source_titles: Mapping[str, str], procedures: Procedures
+        self, entries: Iterable[Entry], sources: Mapping[str, SourceDocument], procedures: Procedures
     ) -> None:
         self.entries: Tuple[Entry, ...] = tuple(entries)
         self.procedures = procedures
-        self._source_titles: Dict[str, str] = dict(source_titles)
+        self._sources: Dict[str, SourceDocument] = dict(sources)
         self._intents = frozenset(intent for entry in self.entries for intent in entry.intents)
 
     def intents(self) -> AbstractSet[str]:
@@ -55,7 +57,15 @@ class KnowledgeBase:
 
     def source_title(self, source: str) -> str:
         """Describe a seed document for staff: its title followed by its file name."""
-        return f"{self._source_titles.get(source, source)} ({source})"
+        return self._document(source).for_staff
+
+    def citation(self, source: str) -> str:
+        """Describe a seed document for a patient: its title (leaflet, link), never its file name."""
+        return self._document(source).for_patient()
+
+    def _document(self, source: str) -> SourceDocument:
+        # Loading refuses entries that cite a source sources.yml lacks, so this always finds it.
+        return self._sources[source]
 
     def select(self, intent: str, days_since: object = None, procedure: str | None = None) -> Entry | None:
         """Return the most specific entry for the question, or None when there is none.
@@ -98,5 +108,6 @@ class KnowledgeBase:
             text=self.render(entry, clinic),
             sources=list(entry.sources),
             source_titles=[self.source_title(source) for source in entry.sources],
+            citations=[self.citation(source) for source in entry.sources],
             title=entry.title,
         )

@@ -16,6 +16,7 @@ from bot.knowledge.course_check import course_problems
 from bot.knowledge.errors import KnowledgeError, Problem, fail
 from bot.knowledge.procedures import PROCEDURES_FILE, Procedures, load_procedures
 from bot.knowledge.schema import Entry, KnownNames, read_entry, read_sources
+from bot.knowledge.sources import SourceDocument
 from bot.knowledge.yaml_files import display_path, read_yaml
 
 SOURCES_FILE = "sources.yml"
@@ -115,16 +116,16 @@ def _unknown_course_names(procedures: Procedures, known: KnownNames, file: str) 
                 yield Problem(file, f"unknown intent '{intent}' (not listed in the domain)", field=where)
 
 
-def load_sources(knowledge_dir: Path) -> Dict[str, str]:
-    """Read ``sources.yml``: seed file name -> title shown to staff."""
+def load_sources(knowledge_dir: Path) -> Dict[str, SourceDocument]:
+    """Read ``sources.yml``: seed file name -> the document (title, optional link and leaflet)."""
     path = knowledge_dir / SOURCES_FILE
     shown = _shown(path, knowledge_dir)
     if not path.is_file():
         raise fail(shown, "not found; it lists the documents answers may cite")
-    titles, problems = read_sources(read_yaml(path, shown), shown)
+    documents, problems = read_sources(read_yaml(path, shown), shown)
     if problems:
         raise KnowledgeError(problems)
-    return titles
+    return documents
 
 
 def load_knowledge_base(

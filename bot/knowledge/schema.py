@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from typing import AbstractSet, Any, List, Mapping, Optional, Tuple
+from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Tuple
 
 from bot.knowledge.clinic import TEMPLATE_FIELDS
 from bot.knowledge.errors import Problem
 from bot.knowledge.procedures import CATEGORIES, PHASES, DayRange, Procedures
+from bot.knowledge.sources import SourceDocument, read_source
 
 ENTRY_KEYS = ("id", "title", "intents", "answer", "conditions", "sources", "notes")
 CONDITION_KEYS = ("days_since", "course", "procedure")
 DAY_RANGE_KEYS = ("min", "max")
-SOURCE_KEYS = ("title", "notes")
 
 _ENTRY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -287,29 +287,17 @@ def read_entry(
     return entry, []
 
 
-def read_sources(raw: Any, file: str) -> Tuple[dict, List[Problem]]:
-    """Validate ``sources.yml``: a ``sources`` mapping of seed file name to its title."""
-    problems: List[Problem] = []
+def read_sources(raw: Any, file: str) -> Tuple[Dict[str, SourceDocument], List[Problem]]:
+    """Validate ``sources.yml``: a ``sources`` mapping of seed file name to its title (and link, leaflet)."""
     if not isinstance(raw, dict) or set(raw) != {"sources"} or not isinstance(raw["sources"], dict):
         return {}, [Problem(file, "must contain exactly one key, 'sources', mapping file names to a title")]
-    titles = {}
+    documents: Dict[str, SourceDocument] = {}
+    problems: List[Problem] = []
     for name, details in raw["sources"].items():
-        label = str(name)
-        if not isinstance(details, dict):
-            problems.append(Problem(file, "must be a mapping with a title", entry=label))
-            continue
-        for key in details:
-            if key not in SOURCE_KEYS:
-                problems.append(
-                    Problem(
-                        file, f"unknown key (allowed: {', '.join(SOURCE_KEYS)})", entry=label, field=str(key)
-                    )
-                )
-        title = details.get("title")
-        if not isinstance(title, str) or not title.strip():
-            problems.append(Problem(file, "must be non-empty text", entry=label, field="title"))
-            continue
-        titles[label] = " ".join(title.split())
-    if not titles and not problems:
+        document, found = read_source(str(name), details, file)
+        problems.extend(found)
+        if document is not None:
+            documents[document.file] = document
+    if not documents and not problems:
         problems.append(Problem(file, "lists no sources", field="sources"))
-    return titles, problems
+    return documents, problems

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
-from bot.names import TRIAGE_LEVEL
+from bot.names import ENTRY_ID_KEY, SOURCE_FILES_KEY, TRIAGE_LEVEL
 
 TRACKER_EVENTS_TABLE = "events"
 TRIAGE_SLOT = TRIAGE_LEVEL
@@ -43,6 +43,9 @@ class Turn:
     intent: Optional[str] = None
     level: Optional[str] = None
     event_id: int = 0
+    # A knowledge answer's exact source for staff (patients read only its title).
+    source_files: str = ""
+    knowledge_entry: str = ""
 
 
 @dataclass
@@ -80,7 +83,17 @@ def _turn_from_row(row: Any) -> Optional[Turn]:
         intent = row.intent_name or ((data.get("parse_data") or {}).get("intent") or {}).get("name")
         return Turn("user", at, str(data.get("text") or ""), intent=intent, event_id=row.id)
     if row.type_name == "bot":
-        return Turn("bot", at, str(data.get("text") or ""), event_id=row.id)
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = {}
+        return Turn(
+            "bot",
+            at,
+            str(data.get("text") or ""),
+            event_id=row.id,
+            source_files=str(metadata.get(SOURCE_FILES_KEY) or ""),
+            knowledge_entry=str(metadata.get(ENTRY_ID_KEY) or ""),
+        )
     if row.type_name == "slot" and data.get("name") == TRIAGE_SLOT:
         value = data.get("value")
         return Turn("triage", at, level=str(value) if value is not None else None, event_id=row.id)

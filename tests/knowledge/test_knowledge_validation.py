@@ -64,7 +64,9 @@ def test_intents_are_not_checked_without_a_domain(write_knowledge: WriteKnowledg
     ("sources", "field", "message"),
     [
         ("sources: {a.txt: {}}\n", "title", "must be non-empty text"),
-        ("sources: {a.txt: {title: A, url: x}}\n", "url", "unknown key"),
+        ("sources: {a.txt: {title: A, link: x}}\n", "link", "unknown key"),
+        ("sources: {a.txt: {title: A, url: 'www.example.org/a'}}\n", "url", "must be a web address"),
+        ("sources: {a.txt: {title: A, leaflet: ''}}\n", "leaflet", "must be non-empty text"),
         ("files: []\n", None, "exactly one key, 'sources'"),
         ("sources: [a.txt\n", None, "invalid YAML"),
     ],

@@ -131,10 +131,14 @@
     item.appendChild(who);
     var level = fromBot ? message.level : null;
     if (level === "urgent" || level === "emergency") {
-      item.className += " acw-alert acw-" + level;
-      if (live) { item.setAttribute("role", "alert"); }
-      item.appendChild(el("strong", "acw-banner", label(level === "emergency" ? "emergency_banner" : "urgent_banner")));
-      paragraphs(item, message.text);
+      // role="alert" is not allowed on <li>: an inner box carries it, so only the new
+      // escalation is read out at once (never the history it joins, nor one restored on reload).
+      item.className += " acw-escalation acw-escalation-" + level;
+      var box = el("div", "acw-alert acw-" + level);
+      if (live) { box.setAttribute("role", "alert"); }
+      item.appendChild(box);
+      box.appendChild(el("strong", "acw-banner", label(level === "emergency" ? "emergency_banner" : "urgent_banner")));
+      paragraphs(box, message.text);
       var calls = el("div", "acw-calls");
       var clinic = config.clinic;
       if (level === "emergency" && clinic.emergency_link) {
@@ -144,7 +148,7 @@
       if (level === "urgent" && clinic.emergency_link) {
         calls.appendChild(callLink(clinic.emergency_link, label("call_emergency"), false));
       }
-      item.appendChild(calls);
+      box.appendChild(calls);
     } else {
       paragraphs(item, message.text);
     }
@@ -159,14 +163,14 @@
       });
       item.appendChild(group);
     }
-    ui.log.appendChild(item);
+    ui.list.appendChild(item);
     ui.log.scrollTop = ui.log.scrollHeight;
     return item;
   }
 
   function notice(name) {
     var item = el("li", "acw-notice", label(name));
-    ui.log.appendChild(item);
+    ui.list.appendChild(item);
     ui.log.scrollTop = ui.log.scrollHeight;
   }
 
@@ -179,7 +183,6 @@
 
   function setTyping(on) {
     ui.typing.hidden = !on;
-    ui.root.setAttribute("aria-busy", on ? "true" : "false");
     ui.log.scrollTop = ui.log.scrollHeight;
   }
 
@@ -228,7 +231,7 @@
     form.appendChild(save);
     form.appendChild(skip);
     item.appendChild(form);
-    ui.log.appendChild(item);
+    ui.list.appendChild(item);
     ui.log.scrollTop = ui.log.scrollHeight;
     skip.addEventListener("click", function () { item.remove(); ui.input.focus(); });
     form.addEventListener("submit", function (event) {
@@ -324,7 +327,7 @@
 
   // An urgent or emergency reply matters more than what follows it: show its top.
   function reveal(nodes) {
-    var alert = nodes.filter(function (node) { return node.classList.contains("acw-alert"); })[0];
+    var alert = nodes.filter(function (node) { return node.classList.contains("acw-escalation"); })[0];
     if (!alert) { return; }
     ui.log.scrollTop += alert.getBoundingClientRect().top - ui.log.getBoundingClientRect().top - 8;
   }
@@ -485,12 +488,20 @@
     header.appendChild(close);
     panel.appendChild(header);
 
-    var log = el("ol", "acw-log");
+    // A polite log that announces additions only (not the whole history again), around a
+    // real list (<li> needs an <ol>; role="log" is not allowed on one). It scrolls, so it
+    // takes keyboard focus to be scrolled without a mouse.
+    var log = el("div", "acw-log");
     log.setAttribute("role", "log");
     log.setAttribute("aria-live", "polite");
+    log.setAttribute("aria-relevant", "additions");
+    log.setAttribute("aria-atomic", "false");
     log.setAttribute("aria-label", label("title"));
     log.tabIndex = 0;
+    var list = el("ol", "acw-list");
+    log.appendChild(list);
     ui.log = log;
+    ui.list = list;
     panel.appendChild(log);
 
     var typing = el("div", "acw-typing");
@@ -552,7 +563,10 @@
     launcher.addEventListener("click", function () { toggle(true); });
     close.addEventListener("click", function () { toggle(false); });
     panel.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { toggle(false); }
+      if (event.key === "Escape" || event.key === "Esc") {
+        event.preventDefault();
+        toggle(false);
+      }
     });
   }
 
