@@ -48,6 +48,9 @@ class Entry:
     status: Optional[str] = None
     author: Optional[str] = None
     attachments: List[Any] = field(default_factory=list)
+    # For staff only: the exact source file(s) and knowledge entry behind an answer.
+    source_files: str = ""
+    knowledge_entry: str = ""
 
 
 @dataclass
@@ -84,7 +87,15 @@ def timeline(
     last: Optional[datetime] = None
     for index, turn in enumerate(transcript.turns):
         last = turn.at or last
-        entry = Entry(kind=turn.kind, at=turn.at, text=turn.text, level=turn.level, event_id=turn.event_id)
+        entry = Entry(
+            kind=turn.kind,
+            at=turn.at,
+            text=turn.text,
+            level=turn.level,
+            event_id=turn.event_id,
+            source_files=turn.source_files,
+            knowledge_entry=turn.knowledge_entry,
+        )
         keyed.append(((last.timestamp() if last else 0.0), 0, index, entry))
     for index, message in enumerate(messages):
         at = message.sent_at or message.created_at

@@ -3,18 +3,51 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Dict, Optional
 
-from bot.storage import make_engine, make_session_factory, migrate, staff
-from bot.storage.flags import raise_flag
+from bot.checkins.enrolment import EnrolmentRequest, enrol
+from bot.media.intake import PhotoIntake, PhotoMessage
+from bot.settings import CheckinSettings, Settings
+from bot.storage import make_engine, make_session_factory, migrate, staff, utcnow
+from bot.storage.flags import raise_flag, unresolved_flag
+from bot.storage.takeover_flow import staff_reply, start_takeover
 from tests.dashboard.conftest import T0
+from tests.media.images import photo_bytes
 from tests.storage.rasa_events import add_event, bot, create_rasa_events_table, slot, user
 
 PASSWORD = "a11y-password-1"
 PATIENT = "+447700900123"
+PHOTO_CONVERSATION = "telegram:12345678"
 # What the action server stores with a knowledge answer: the patient reads the title, staff the file.
 ANSWER_SOURCE = {"source_files": "000_c9e12835174f2d55.txt", "knowledge_entry": "peeling_expected"}
+
+
+def seed_new_screens(url: str, settings: Settings, flags: Dict[str, int]) -> None:
+    """Add what the later screens show: a photo, a takeover with a staff reply, an enrolled patient."""
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    intake = PhotoIntake(url, settings.media_dir, 10 * 2**20, factory=factory)
+    message = PhotoMessage("telegram", PHOTO_CONVERSATION, "12345678", "bot:1", caption="is this normal?")
+    intake.store_bytes(message, photo_bytes("JPEG"))
+    intake.flag(message)
+    with factory.begin() as session:
+        flag = unresolved_flag(session=session, conversation_id=PHOTO_CONVERSATION, kind="triage")
+        assert flag is not None
+        flags["photo"] = int(flag.id)
+        start_takeover(session=session, conversation_id=PHOTO_CONVERSATION, staff="admin")
+        staff_reply(
+            session=session, conversation_id=PHOTO_CONVERSATION, staff="admin",
+            text="Thank you for the photo: a nurse will call you this afternoon.", key="a11y-reply",
+        )  # fmt: skip
+        enrolment = enrol(
+            session=session,
+            request=EnrolmentRequest("twilio", "+447700900555", "dermapen", date.today()),
+            check_in_days=(1, 3, 7), settings=CheckinSettings(), actor="staff:admin",
+            now=utcnow(), consent_version="v1",
+        )  # fmt: skip
+        flags["enrolment"] = int(enrolment.id)
+    engine.dispose()
 
 
 def seed(url: str) -> Dict[str, int]:
@@ -84,6 +117,9 @@ DASHBOARD_PAGES = (
     DashboardPage("queue", "/"),
     DashboardPage("queue as reviewer", "/", username="nurse"),
     DashboardPage("conversation with a flag", "/flags/{urgent}"),
+    DashboardPage("conversation with a photo, a takeover and a staff reply", "/flags/{photo}"),
+    DashboardPage("patients", "/patients"),
+    DashboardPage("patient's check-ins", "/patients/{enrolment}"),
     DashboardPage("staff", "/admin/staff"),
     DashboardPage("audit log", "/admin/audit"),
     DashboardPage("alerts", "/admin/alerts"),

@@ -11,7 +11,13 @@ from bot.dashboard.server import DashboardServer
 from bot.storage import make_engine, make_session_factory
 from tests.accessibility.axe import axe_violations, describe
 from tests.accessibility.conftest import VIEWPORTS
-from tests.accessibility.dashboard import ANSWER_SOURCE, DASHBOARD_PAGES, DashboardPage, seed
+from tests.accessibility.dashboard import (
+    ANSWER_SOURCE,
+    DASHBOARD_PAGES,
+    DashboardPage,
+    seed,
+    seed_new_screens,
+)
 from tests.dashboard.conftest import make_settings
 
 pytestmark = pytest.mark.browser
@@ -20,9 +26,11 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, Dict[str, int]]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('a11y-dashboard') / 'aftercare.db'}"
+    settings = make_settings(url, AFTERCARE_MEDIA_DIR=str(tmp_path_factory.mktemp("a11y-media")))
     flags = seed(url)
+    seed_new_screens(url, settings, flags)
     engine = make_engine(url)
-    app = create_app(make_settings(url), session_factory=make_session_factory(engine))
+    app = create_app(settings, session_factory=make_session_factory(engine))
     running = DashboardServer(app, "127.0.0.1", 0).start()
     yield running.url, flags
     running.shutdown()
