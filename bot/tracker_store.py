@@ -44,7 +44,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -156,11 +156,9 @@ class AftercareTrackerStore(SQLTrackerStore):
             return self._memory.get(sender_id)
 
     def _row_stamp(self, session: Session, sender_id: str) -> RowStamp:
-        count, highest = (
-            session.query(func.count(self.SQLEvent.id), func.max(self.SQLEvent.id))
-            .filter(self.SQLEvent.sender_id == sender_id)
-            .one()
-        )
+        table = self.SQLEvent.__table__
+        statement = select(func.count(table.c.id), func.max(table.c.id)).where(table.c.sender_id == sender_id)
+        count, highest = session.execute(statement).one()
         return int(count or 0), int(highest or 0)
 
     def has_unsaved(self, sender_id: str) -> bool:
@@ -270,10 +268,16 @@ class AftercareTrackerStore(SQLTrackerStore):
             self._ensure_schema()
             with self.session_scope() as session:
                 known = self._known_stored(session, tracker.sender_id, events, remembered)
-                added = self._append_new_events(session, tracker.sender_id, events[known:])
+                rows = self._append_new_events(session, tracker.sender_id, events[known:])
                 session.flush()
-                stamp = self._row_stamp(session, tracker.sender_id)
+                if known and remembered is not None and remembered.stored is not None:
+                    # Nobody else wrote since (checked in this write transaction): count on.
+                    count, highest = remembered.stored
+                    stamp = (count + len(rows), max([highest, *(int(row.id) for row in rows)]))
+                else:
+                    stamp = self._row_stamp(session, tracker.sender_id)
                 session.commit()
+            added = len(rows)
         except Exception as error:  # noqa: BLE001 - the reply must go out whatever the database does
             logger.error(
                 "Could not store conversation %s (%s); keeping it in memory until the database recovers.",
@@ -305,7 +309,7 @@ class AftercareTrackerStore(SQLTrackerStore):
             return 0
         return len(known)
 
-    def _append_new_events(self, session: Session, sender_id: str, events: List[Event]) -> int:
+    def _append_new_events(self, session: Session, sender_id: str, events: List[Event]) -> List[Any]:
         """Add the events that are not in the table yet, in the tracker's order.
 
         An event is already stored when a row of this conversation has the same type and
@@ -314,25 +318,25 @@ class AftercareTrackerStore(SQLTrackerStore):
         session for a tracker read with :meth:`retrieve`.
         """
         if not events:
-            return 0
+            return []
         stored = Counter(self._stored_keys(session, sender_id, min(event.timestamp for event in events)))
-        added = 0
+        added = []
         for event in events:
             key = _key(event.type_name, event.timestamp)
             if stored[key] > 0:
                 stored[key] -= 1
                 continue
-            session.add(self._row(sender_id, event))
-            added += 1
+            row = self._row(sender_id, event)
+            session.add(row)
+            added.append(row)
         return added
 
     def _stored_keys(self, session: Session, sender_id: str, since: float) -> Iterable[EventKey]:
-        rows = (
-            session.query(self.SQLEvent.type_name, self.SQLEvent.timestamp)
-            .filter(self.SQLEvent.sender_id == sender_id, self.SQLEvent.timestamp >= since)
-            .all()
+        table = self.SQLEvent.__table__
+        statement = select(table.c.type_name, table.c.timestamp).where(
+            table.c.sender_id == sender_id, table.c.timestamp >= since
         )
-        return (_key(type_name, timestamp) for type_name, timestamp in rows)
+        return (_key(type_name, timestamp) for type_name, timestamp in session.execute(statement))
 
     def _row(self, sender_id: str, event: Event) -> Any:
         data = event.as_dict()
