@@ -55,13 +55,19 @@ def test_a_long_conversation_stores_every_event_once(tmp_path: Path, domain: Dom
     tracker = asyncio.run(store.retrieve("widget:long"))
     assert tracker is not None
     with store.engine.connect() as connection:
-        stored = connection.execute(text("SELECT count(*) FROM events WHERE sender_id = 'widget:long'")).scalar()
+        stored = connection.execute(
+            text("SELECT count(*) FROM events WHERE sender_id = 'widget:long'")
+        ).scalar()
     assert stored == len(tracker.events)
-    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [f"message {n}" for n in range(30)]
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [
+        f"message {n}" for n in range(30)
+    ]
     assert len(_stored_texts(store, "widget:long")) == 30
 
 
-def test_a_turn_written_by_another_worker_is_read_not_hidden_by_memory(tmp_path: Path, domain: Domain) -> None:
+def test_a_turn_written_by_another_worker_is_read_not_hidden_by_memory(
+    tmp_path: Path, domain: Domain
+) -> None:
     first = AftercareTrackerStore(domain=domain, host=_url(tmp_path))
     second = AftercareTrackerStore(domain=domain, host=_url(tmp_path))
 
