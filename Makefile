@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 AUDIT_VENV ?= .venv-audit
 PIP_AUDIT := pip-audit==2.10.1
 
-.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool chaos
+.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool chaos bench
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ test-fast: install ## run only the fast, hermetic tests
 
 chaos: install ## fault-injection suite on the real servers; prints the chaos table (var/chaos-report.md)
 	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)
+
+BENCH_ARGS ?=
+bench: install ## ours vs stock Rasa side by side (bench/README.md); table, then one JSON line; not part of make test
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check bot actions tests

@@ -12,6 +12,7 @@ import sys
 from typing import Any, List, Optional
 
 from bot.launch import prepare_process, speedups
+from bot.launch.turn_gate import gate_agent_messages
 from bot.settings import ChannelSettings, Settings, process_settings
 
 DEFAULT_ACTION_TIMEOUT = ChannelSettings.action_timeout
@@ -83,6 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     apply_action_timeout(action_timeout(settings))
     speedups.install()
+    gate_agent_messages(settings.performance.turns_in_flight)
     hide_version_banner(settings.rasa_auth_token)
     from rasa.__main__ import main as rasa_main
 
