@@ -32,6 +32,8 @@ from bot.training import QUIET_ENV
 
 CHILD_ENV = {**QUIET_ENV, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore", "SANIC_HOST": "127.0.0.1"}
 STOP_GRACE_S = 15.0
+# `aftercare run` gives up after 300 s by default; a busy shared machine can take longer to load.
+STARTUP_TIMEOUT_S = 900
 
 
 def free_port() -> int:
@@ -166,7 +168,20 @@ def start_ours(root: Path, var_dir: Path, extra_env: Optional[Dict[str, str]] = 
     stack = RunningStack("ours", f"http://127.0.0.1:{rasa_port}", token, var_dir)
     stack.launched_at = time.perf_counter()
     stack.processes.append(
-        _spawn([sys.executable, "-m", "bot.cli", "run", "--no-train"], root, env, var_dir / "run.log")
+        _spawn(
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "run",
+                "--no-train",
+                "--startup-timeout",
+                str(STARTUP_TIMEOUT_S),
+            ],
+            root,
+            env,
+            var_dir / "run.log",
+        )
     )
     return stack
 
