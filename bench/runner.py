@@ -14,7 +14,7 @@ from bench.loadgen import LoadResult, RestClient, closed_loop, conversation, req
 from bench.stacks import RunningStack
 from bench.stats import latency_summary, median, percentile
 
-COLD_START_TIMEOUT_S = 600.0
+COLD_START_TIMEOUT_S = 900.0  # as long as `aftercare run` is given (bench.stacks)
 
 
 @dataclass(frozen=True)
