@@ -18,7 +18,7 @@ NODE_STAMP := node_modules/.package-lock.json
 AUDIT_VENV ?= .venv-audit
 PIP_AUDIT := pip-audit==2.10.1
 
-.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool chaos scale-test test-tools
+.PHONY: help install train run test test-fast lint lock validate eval clean audit audit-tool chaos scale-test test-tools bench
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,10 @@ chaos: install ## fault-injection suite on the real servers; prints the chaos ta
 scale-test: install ## 2 Rasa + 2 action-server replicas on PostgreSQL, Redis, nginx; kills one mid-run; exits 0 only if nothing is lost (slow; not in make test)
 	@scripts/install-system-deps
 	$(BIN)/python -m scale $(SCALE_ARGS)
+
+BENCH_ARGS ?=
+bench: install ## ours vs stock Rasa side by side (bench/README.md); table, then one JSON line; not part of make test
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check bot actions tests

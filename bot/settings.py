@@ -202,6 +202,17 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
+class PerformanceSettings:
+    """How the Rasa process schedules turns (see ``bot.launch.turn_gate``)."""
+
+    turns_in_flight: int = 4
+
+    @classmethod
+    def read(cls, read: _Reader) -> PerformanceSettings:
+        return cls(turns_in_flight=read.number("AFTERCARE_TURNS_IN_FLIGHT", 4, minimum=1))
+
+
+@dataclass(frozen=True)
 class RetentionSettings:
     """How long patient data is kept before ``aftercare purge`` deletes it."""
 
@@ -376,6 +387,7 @@ class Settings:
     dashboard: DashboardSettings = DashboardSettings()
     channels: ChannelSettings = ChannelSettings()
     retention: RetentionSettings = RetentionSettings()
+    performance: PerformanceSettings = PerformanceSettings()
     clinic: ClinicSettingsOverrides = ClinicSettingsOverrides()
     checkins: CheckinSettings = CheckinSettings()
     media: MediaSettings = MediaSettings()
@@ -425,6 +437,7 @@ class Settings:
             dashboard=DashboardSettings.read(read),
             channels=ChannelSettings.read(read),
             retention=RetentionSettings.read(read),
+            performance=PerformanceSettings.read(read),
             clinic=ClinicSettingsOverrides.read(read),
             checkins=CheckinSettings.read(read),
             media=MediaSettings.read(read),

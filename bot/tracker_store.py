@@ -13,6 +13,18 @@ What differs from the stock ``SQL`` store, and why:
 - new events are appended by comparing with what is stored (type and timestamp), not by
   counting, so after an outage every turn kept in memory is stored once, in order; while
   the database is away, reads fall back to the copy in memory.
+
+And what makes a turn cheap (issue 15, ``bench/README.md``):
+
+- SQLite connections are pooled (SQLAlchemy 1.4 opens and closes a file database's
+  connection per session otherwise, re-running our PRAGMAs and checkpointing the WAL on
+  every close), and reads begin as readers, not queued behind writers;
+- the events of a conversation's current session stay in memory with the number and
+  highest id of its stored rows; a read that finds those unchanged (one indexed query)
+  skips loading and decoding the history, and a save compares only the events the turn
+  added, so the cost of a message does not grow with the conversation. Any change made
+  by another process (another worker or replica, a purge) changes that count or id, and
+  the conversation is read in full again.
 """
 
 from __future__ import annotations
@@ -29,13 +41,15 @@ from typing import Any, Dict, Generator, Iterable, List, Optional, Tuple
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.settings import Settings
-from bot.storage.db import make_engine, make_session_factory
+from bot.storage.db import READ_ONLY, make_engine, make_session_factory
 from bot.storage.quarantine import UnreadableEvent, quarantine_events
 
 logger = logging.getLogger(__name__)
@@ -45,6 +59,7 @@ logger = logging.getLogger(__name__)
 MEMORY_SIZE = 2000
 
 EventKey = Tuple[str, float]
+RowStamp = Tuple[int, int]  # (number of stored rows, highest row id) of one conversation
 
 
 def conversation_tag(sender_id: str) -> str:
@@ -57,6 +72,19 @@ def conversation_tag(sender_id: str) -> str:
 class _Remembered:
     events: List[Event]
     unsaved: bool
+    # The conversation's rows when ``events`` were read or saved; None when unknown.
+    stored: Optional[RowStamp] = None
+
+
+def engine_options(url: str) -> Dict[str, Any]:
+    """Pool a SQLite file's connections (SQLAlchemy 1.4 would open one per session)."""
+    options: Dict[str, Any] = dict(create_engine_kwargs(url))
+    in_memory = ":memory:" in url or "mode=memory" in url or url.rstrip("/") == "sqlite:"
+    if url.startswith("sqlite") and not in_memory:
+        options.setdefault("poolclass", QueuePool)
+        options.setdefault("pool_size", 5)
+        options.setdefault("max_overflow", 10)
+    return options
 
 
 class AftercareTrackerStore(SQLTrackerStore):
@@ -74,7 +102,7 @@ class AftercareTrackerStore(SQLTrackerStore):
         # is down; ours builds the hardened engine and lets the first write create the table.
         TrackerStore.__init__(self, domain, event_broker, **kwargs)
         url = host or Settings.from_env().database_url
-        self.engine = make_engine(url, **create_engine_kwargs(url))
+        self.engine = make_engine(url, **engine_options(url))
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._session_factory = make_session_factory(self.engine)
         self._memory: OrderedDict[str, _Remembered] = OrderedDict()
@@ -104,9 +132,11 @@ class AftercareTrackerStore(SQLTrackerStore):
         finally:
             session.close()
 
-    def _remember(self, sender_id: str, events: List[Event], unsaved: bool) -> None:
+    def _remember(
+        self, sender_id: str, events: List[Event], unsaved: bool, stored: Optional[RowStamp] = None
+    ) -> None:
         with self._memory_lock:
-            self._memory[sender_id] = _Remembered(list(events), unsaved)
+            self._memory[sender_id] = _Remembered(list(events), unsaved, stored)
             self._memory.move_to_end(sender_id)
             excess = len(self._memory) - self._memory_size
             if excess > 0:
@@ -120,6 +150,16 @@ class AftercareTrackerStore(SQLTrackerStore):
         if remembered is None:
             return None
         return DialogueStateTracker.from_events(sender_id, list(remembered.events), self.domain.slots)
+
+    def _remembered(self, sender_id: str) -> Optional[_Remembered]:
+        with self._memory_lock:
+            return self._memory.get(sender_id)
+
+    def _row_stamp(self, session: Session, sender_id: str) -> RowStamp:
+        table = self.SQLEvent.__table__
+        statement = select(func.count(table.c.id), func.max(table.c.id)).where(table.c.sender_id == sender_id)
+        count, highest = session.execute(statement).one()
+        return int(count or 0), int(highest or 0)
 
     def has_unsaved(self, sender_id: str) -> bool:
         """Tell whether some events of this conversation are only in memory."""
@@ -153,17 +193,24 @@ class AftercareTrackerStore(SQLTrackerStore):
                 "using the copy in memory" if remembered is not None else "starting from an empty one",
             )
             return remembered
-        if tracker is not None and not fetch_events_from_all_sessions:
-            self._remember(sender_id, list(tracker.events), unsaved=False)
         return tracker
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> Optional[DialogueStateTracker]:
-        """Read and replay the stored events, skipping (and quarantining) unreadable ones."""
+        """Read and replay the stored events, skipping (and quarantining) unreadable ones.
+
+        The current session is taken from memory when the conversation's stored rows are
+        exactly those it was read or saved with.
+        """
+        remembered = None if fetch_events_from_all_sessions else self._remembered(sender_id)
         events: List[Event] = []
         unreadable: List[UnreadableEvent] = []
         with self.session_scope() as session:
+            session.connection(execution_options={READ_ONLY: True})
+            stamp = self._row_stamp(session, sender_id)
+            if remembered is not None and remembered.stored == stamp and self.domain and remembered.events:
+                return DialogueStateTracker.from_events(sender_id, list(remembered.events), self.domain.slots)
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
         for row in rows:
             try:
@@ -182,7 +229,13 @@ class AftercareTrackerStore(SQLTrackerStore):
             self._quarantine(sender_id, unreadable)
         if not events or not self.domain:
             return None
-        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:
+            # Unreadable rows are counted in the stamp but not in the events: read in full next time.
+            self._remember(
+                sender_id, list(tracker.events), unsaved=False, stored=None if unreadable else stamp
+            )
+        return tracker
 
     def _quarantine(self, sender_id: str, unreadable: List[UnreadableEvent]) -> None:
         try:
@@ -209,12 +262,22 @@ class AftercareTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events not stored yet; on failure keep them in memory and log one line."""
         events = list(tracker.events)
+        remembered = self._remembered(tracker.sender_id)
         try:
             await self.stream_events(tracker)
             self._ensure_schema()
             with self.session_scope() as session:
-                added = self._append_new_events(session, tracker.sender_id, events)
+                known = self._known_stored(session, tracker.sender_id, events, remembered)
+                rows = self._append_new_events(session, tracker.sender_id, events[known:])
+                session.flush()
+                if known and remembered is not None and remembered.stored is not None:
+                    # Nobody else wrote since (checked in this write transaction): count on.
+                    count, highest = remembered.stored
+                    stamp = (count + len(rows), max([highest, *(int(row.id) for row in rows)]))
+                else:
+                    stamp = self._row_stamp(session, tracker.sender_id)
                 session.commit()
+            added = len(rows)
         except Exception as error:  # noqa: BLE001 - the reply must go out whatever the database does
             logger.error(
                 "Could not store conversation %s (%s); keeping it in memory until the database recovers.",
@@ -223,10 +286,30 @@ class AftercareTrackerStore(SQLTrackerStore):
             )
             self._remember(tracker.sender_id, events, unsaved=True)
             return
-        self._remember(tracker.sender_id, events, unsaved=False)
+        self._remember(tracker.sender_id, current_session(events), unsaved=False, stored=stamp)
         logger.debug("Stored %d new event(s) of conversation %s.", added, conversation_tag(tracker.sender_id))
 
-    def _append_new_events(self, session: Session, sender_id: str, events: List[Event]) -> int:
+    def _known_stored(
+        self, session: Session, sender_id: str, events: List[Event], remembered: Optional[_Remembered]
+    ) -> int:
+        """How many leading ``events`` are certainly stored already (0 when unsure).
+
+        They are when the conversation's rows are exactly those the remembered events were
+        read or saved with, and the tracker starts with those same events.
+        """
+        if remembered is None or remembered.unsaved or remembered.stored is None:
+            return 0
+        known = remembered.events
+        if len(known) > len(events) or any(
+            _key(a.type_name, a.timestamp) != _key(b.type_name, b.timestamp)
+            for a, b in zip(known, events[: len(known)], strict=True)
+        ):
+            return 0
+        if self._row_stamp(session, sender_id) != remembered.stored:
+            return 0
+        return len(known)
+
+    def _append_new_events(self, session: Session, sender_id: str, events: List[Event]) -> List[Any]:
         """Add the events that are not in the table yet, in the tracker's order.
 
         An event is already stored when a row of this conversation has the same type and
@@ -235,25 +318,25 @@ class AftercareTrackerStore(SQLTrackerStore):
         session for a tracker read with :meth:`retrieve`.
         """
         if not events:
-            return 0
+            return []
         stored = Counter(self._stored_keys(session, sender_id, min(event.timestamp for event in events)))
-        added = 0
+        added = []
         for event in events:
             key = _key(event.type_name, event.timestamp)
             if stored[key] > 0:
                 stored[key] -= 1
                 continue
-            session.add(self._row(sender_id, event))
-            added += 1
+            row = self._row(sender_id, event)
+            session.add(row)
+            added.append(row)
         return added
 
     def _stored_keys(self, session: Session, sender_id: str, since: float) -> Iterable[EventKey]:
-        rows = (
-            session.query(self.SQLEvent.type_name, self.SQLEvent.timestamp)
-            .filter(self.SQLEvent.sender_id == sender_id, self.SQLEvent.timestamp >= since)
-            .all()
+        table = self.SQLEvent.__table__
+        statement = select(table.c.type_name, table.c.timestamp).where(
+            table.c.sender_id == sender_id, table.c.timestamp >= since
         )
-        return (_key(type_name, timestamp) for type_name, timestamp in rows)
+        return (_key(type_name, timestamp) for type_name, timestamp in session.execute(statement))
 
     def _row(self, sender_id: str, event: Event) -> Any:
         data = event.as_dict()
@@ -266,6 +349,14 @@ class AftercareTrackerStore(SQLTrackerStore):
             action_name=data.get("name"),
             data=json.dumps(data),
         )
+
+
+def current_session(events: List[Event]) -> List[Event]:
+    """The events from the last session start on: what a read of the current session returns."""
+    for index in range(len(events) - 1, -1, -1):
+        if isinstance(events[index], SessionStarted):
+            return events[index:]
+    return events
 
 
 def _key(type_name: str, timestamp: Optional[float]) -> EventKey:

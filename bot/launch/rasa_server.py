@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Any, List, Optional
 
-from bot.launch import prepare_process
+from bot.launch import prepare_process, speedups
+from bot.launch.turn_gate import gate_agent_messages
 from bot.settings import ChannelSettings, Settings, process_settings
 
 DEFAULT_ACTION_TIMEOUT = ChannelSettings.action_timeout
@@ -82,6 +83,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("error: RASA_AUTH_TOKEN is not set", file=sys.stderr)
         return 2
     apply_action_timeout(action_timeout(settings))
+    speedups.install()
+    gate_agent_messages(settings.performance.turns_in_flight)
     hide_version_banner(settings.rasa_auth_token)
     from rasa.__main__ import main as rasa_main
 
