@@ -33,19 +33,23 @@ def _environment() -> Environment:
     )
 
 
-def build_message(alert: AlertOutbox, flag: Flag, dashboard_url: str) -> AlertMessage:
-    """Compose the alert for ``alert`` about ``flag``, linking to its page on the dashboard."""
+def flag_values(flag: Flag, level: str, dashboard_url: str) -> Dict[str, Any]:
+    """What every staff alert may say about a flag: level, kind, masked patient, channel, link."""
     labels = flag_labels()
-    values = {
-        "event": alert.event,
-        "level": alert.level,
-        "level_label": labels["levels"].get(alert.level, alert.level),
+    return {
+        "level": level,
+        "level_label": labels["levels"].get(level, level),
         "kind_label": labels["kinds"].get(flag.kind, flag.kind),
         "flag_id": flag.id,
         "patient": mask_identity(flag.channel, flag.channel_user_id, flag.conversation_id),
         "channel": flag.channel,
         "link": f"{dashboard_url.rstrip('/')}/flags/{flag.id}",
     }
+
+
+def build_message(alert: AlertOutbox, flag: Flag, dashboard_url: str) -> AlertMessage:
+    """Compose the alert for ``alert`` about ``flag``, linking to its page on the dashboard."""
+    values = {"event": alert.event, **flag_values(flag, alert.level, dashboard_url)}
     environment = _environment()
     subject = environment.get_template("subject.txt").render(values).strip()
     text = environment.get_template("body.txt").render(values).strip()

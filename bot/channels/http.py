@@ -92,17 +92,12 @@ class ProviderClient:
     name: str
     timeout: float = SEND_TIMEOUT_SECONDS
 
-    async def post(
-        self,
-        url: str,
-        *,
-        json_body: Optional[Mapping[str, Any]] = None,
-        form: Optional[Mapping[str, str]] = None,
-        headers: Optional[Mapping[str, str]] = None,
-        auth: Optional[aiohttp.BasicAuth] = None,
-    ) -> Delivery:
-        """Send one request and say whether it was accepted, may be retried, or was refused."""
-        outcome, _ = await self.post_tracked(url, json_body=json_body, form=form, headers=headers, auth=auth)
+    async def post(self, url: str, **options: Any) -> Delivery:
+        """Send one request and say whether it was accepted, may be retried, or was refused.
+
+        ``options`` are those of :meth:`post_tracked` (json_body, form, headers, auth).
+        """
+        outcome, _ = await self.post_tracked(url, **options)
         return outcome
 
     async def post_tracked(

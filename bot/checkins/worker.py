@@ -17,7 +17,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,7 @@ from bot.storage.checkins import (
     ScheduledCheckin,
 )
 from bot.storage.db import run_write, utcnow
+from bot.storage.outbound import queue_outbound
 
 logger = logging.getLogger(__name__)
 
@@ -43,28 +44,12 @@ SKIPPED_OPTED_OUT = "opted_out"
 NO_RESPONSE_RULE = "checkin_no_response"
 
 
-class QueueOutbound(Protocol):
-    """``bot.storage.outbound.queue_outbound`` (the shared primitive)."""
-
-    def __call__(
-        self,
-        session: Session,
-        *,
-        conversation_id: str,
-        kind: str,
-        text: str,
-        key: str,
-        author: Optional[str] = None,
-        buttons: Sequence[Mapping[str, str]] = (),
-        template: Optional[Mapping[str, Any]] = None,
-    ) -> Any:
-        """Queue one message for the conversation's channel."""
+# ``bot.storage.outbound.queue_outbound`` (the shared primitive), or a stand-in with its signature.
+QueueOutbound = Callable[..., Any]
 
 
 def default_queue() -> QueueOutbound:
-    """The shared outbound primitive (imported late: it belongs to the channel layer)."""
-    from bot.storage.outbound import queue_outbound
-
+    """The shared outbound primitive."""
     return queue_outbound
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from bot.alerts.message import AlertMessage, _environment
+from bot.alerts.message import AlertMessage, _environment, flag_values
 from bot.storage.deadline_models import EscalationAlert
-from bot.storage.masking import mask_identity
 from bot.storage.models import Flag
-from bot.storage.vocabulary import flag_labels
 
 
 def build_escalation_message(
@@ -16,21 +14,13 @@ def build_escalation_message(
 
     ``target`` is the level's response target as words ("30 minutes").
     """
-    labels = flag_labels()
-    step = int(alert.step)
     values = {
         "priority": alert.priority,
-        "level": alert.level,
-        "level_label": labels["levels"].get(alert.level, alert.level),
-        "kind_label": labels["kinds"].get(flag.kind, flag.kind),
-        "flag_id": flag.id,
-        "patient": mask_identity(flag.channel, flag.channel_user_id, flag.conversation_id),
-        "channel": flag.channel,
+        **flag_values(flag, alert.level, dashboard_url),
         "recipient": alert.recipient_name,
-        "step": step,
+        "step": int(alert.step),
         "target": target,
         "out_of_hours": bool(alert.out_of_hours),
-        "link": f"{dashboard_url.rstrip('/')}/flags/{flag.id}",
     }
     environment = _environment()
     subject = environment.get_template("escalation_subject.txt").render(values).strip()
