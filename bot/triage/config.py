@@ -32,7 +32,7 @@ class WordsLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Dict[Any, Any]:
         seen = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise ValueError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
             seen.add(key)

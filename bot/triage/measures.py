@@ -129,7 +129,7 @@ class TemperatureReader:
         return Reading(match.start(), end, text[match.start() : end], round(celsius, 1), fever)
 
 
-def _spoken_value(match: re.Match[str]) -> "tuple[float, bool]":
+def _spoken_value(match: re.Match[str]) -> tuple[float, bool]:
     """Return the number a spoken temperature names, and whether it has a decimal part."""
     if match.group("hundred"):
         units = match.group("hunits")
