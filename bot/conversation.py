@@ -238,6 +238,10 @@ def _rest_of_turn(write_flag: FlagWriter, kb: KnowledgeBase, clinic: ClinicSetti
         return request_human(write_flag, turn)
     if turn.intent in kb.intents() and turn.intent not in RED_FLAG_INTENTS:
         return answer_from_knowledge(kb, clinic, turn.intent or "", turn, offer_more=False)
+    # A mixed message the classifier took for its red flag: the policy chose what else to answer.
+    also = turn.triage.get("also_answer")
+    if isinstance(also, str) and also in kb.intents():
+        return answer_from_knowledge(kb, clinic, also, turn, offer_more=False)
     return Outcome([])
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from bot.treatment_date import MessageContext, days_since_treatment, treatment_date_in
 from bot.triage import Level, TriageResult, assess
@@ -23,6 +23,19 @@ DAYS_SINCE_PROCEDURE_KEY = "days_since_procedure"
 PROCEDURE_KEY = "procedure"
 # The clarification rule (``clarify.*``) when the turn asks the safety questions, else None.
 CLARIFY_KEY = "clarify"
+# The knowledge intent to answer after the escalation of a mixed message, else None.
+ALSO_ANSWER_KEY = "also_answer"
+#: How sure the classifier must be of a question it ranked below the red flag to answer it too.
+QUESTION_FLOOR = 0.15
+#: Ordinary topics answered after an urgent or routine escalation when the patient reported
+#: them next to the red flag ("flaking everywhere and it stings badly"). Peeling and spots never
+#: contradict "see a doctor today"; a "redness is normal" answer next to an infection could.
+TOPICS_AFTER_ESCALATION: Mapping[str, str] = {
+    "peeling": "ask_peeling",
+    "pimples": "ask_pimples",
+    "breakout": "ask_pimples",
+}
+QUESTION_PREFIX = "ask_"
 
 
 def turn_key(message_id: Optional[str], timestamp: Optional[float]) -> str:
@@ -94,3 +107,35 @@ def verdict_for(slot_value: Any, key: str) -> Optional[Mapping[str, Any]]:
 def verdict_level(verdict: Mapping[str, Any]) -> Level:
     """Return the level of a stored verdict (``none`` when unreadable)."""
     return Level.parse(str(verdict.get("level") or "none"))
+
+
+def also_answer(
+    result: TriageResult, intent: Optional[str], ranking: Sequence[Mapping[str, Any]], text: str
+) -> Optional[str]:
+    """Return what to answer after an escalation besides the red flag, for a mixed message.
+
+    When the classifier took a mixed message for its red flag ("when can I wear makeup? also my
+    lips are swelling"), the patient's question would go unanswered after the escalation. Then
+    the question the classifier ranked next is answered (if it asked one, "?" in the text, and
+    the classifier gave it at least ``QUESTION_FLOOR``), else, below emergency, the ordinary
+    topic reported next to the red flag (``TOPICS_AFTER_ESCALATION``). None when the top intent
+    is itself a question (it is answered anyway) or nothing was escalated.
+    """
+    if result.level < Level.ROUTINE or (intent or "").startswith(QUESTION_PREFIX):
+        return None
+    if "?" in text:
+        for item in ranking:
+            name = str(item.get("name") or "")
+            confidence = item.get("confidence")
+            if (
+                name.startswith(QUESTION_PREFIX)
+                and isinstance(confidence, (int, float))
+                and confidence >= QUESTION_FLOOR
+            ):
+                return name
+    if result.level >= Level.EMERGENCY:
+        return None
+    for topic in sorted(result.topics):
+        if topic in TOPICS_AFTER_ESCALATION:
+            return TOPICS_AFTER_ESCALATION[topic]
+    return None

@@ -57,7 +57,16 @@ from bot.storage.takeover import TakeoverReader
 from bot.treatment_date import parse_iso_date
 from bot.triage import Level, assess
 from bot.triage.clarify import decide_for_message
-from bot.verdict import CLARIFY_KEY, TurnFacts, judge_turn, turn_key, verdict_for, verdict_level
+from bot.verdict import (
+    ALSO_ANSWER_KEY,
+    CLARIFY_KEY,
+    TurnFacts,
+    also_answer,
+    judge_turn,
+    turn_key,
+    verdict_for,
+    verdict_level,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -197,9 +206,16 @@ class SafetyPolicy(Policy):
             procedure=tracker.get_slot(PROCEDURE),
         )
         judgement = judge_turn(facts)
-        # Ask the safety questions when unsure (bot.triage.clarify): decided once, kept on the verdict.
-        clarification = decide_for_message(facts.text, judgement.result, latest.parse_data)
-        verdict = {**judgement.verdict, CLARIFY_KEY: clarification.rule if clarification.ask else None}
+        # Ask the safety questions when unsure (bot.triage.clarify): decided once, kept on the
+        # verdict; never twice in a row.
+        asked = _asked_since_previous_message(tracker, UTTER_ASK_SAFETY_QUESTIONS)
+        clarification = decide_for_message(facts.text, judgement.result, latest.parse_data, asked)
+        ranking = (latest.parse_data or {}).get("intent_ranking") or []
+        verdict = {
+            **judgement.verdict,
+            CLARIFY_KEY: clarification.rule if clarification.ask else None,
+            ALSO_ANSWER_KEY: also_answer(judgement.result, latest.intent_name, ranking, facts.text),
+        }
         events: List[Event] = []
         if judgement.treatment_date is not None:
             iso = judgement.treatment_date.isoformat()
@@ -272,6 +288,11 @@ def _latest_turn(tracker: DialogueStateTracker) -> Optional[Tuple[List[UserUtter
 
 def _asked_for_date(tracker: DialogueStateTracker) -> bool:
     """Tell whether the assistant asked when the treatment was since the patient's previous message."""
+    return _asked_since_previous_message(tracker, ASK_DAYS_RESPONSE)
+
+
+def _asked_since_previous_message(tracker: DialogueStateTracker, response: str) -> bool:
+    """Tell whether the assistant sent ``response`` between the previous and the latest user message."""
     seen_user = False
     for event in reversed(tracker.applied_events()):
         if isinstance(event, UserUttered):
@@ -279,9 +300,9 @@ def _asked_for_date(tracker: DialogueStateTracker) -> bool:
                 return False
             seen_user = True
         elif seen_user and isinstance(event, BotUttered):
-            if (event.metadata or {}).get("utter_action") == ASK_DAYS_RESPONSE:
+            if (event.metadata or {}).get("utter_action") == response:
                 return True
-        elif seen_user and isinstance(event, ActionExecuted) and event.action_name == ASK_DAYS_RESPONSE:
+        elif seen_user and isinstance(event, ActionExecuted) and event.action_name == response:
             return True
     return False
 

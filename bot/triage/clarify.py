@@ -6,7 +6,12 @@ wrong", "it looks weird", "I'm really worried"), or when the learned screen
 (:mod:`bot.triage.screen`) is confident of a red flag the rules did not find, the assistant asks
 (response ``utter_ask_safety_questions``: pain? fever or chills? swelling of lips, eyes or throat
 or trouble breathing? pus or spreading redness?) and triages the answer. A red flag the rules
-found is escalated as before: the rules win.
+found is escalated as before: the rules win. A red flag told as someone else's story next to a
+question about the patient's own risk ("my friend's lips swelled, could that happen to me?",
+status ``anecdote``) is asked about too: neither escalated nor ignored.
+
+The questions are never asked twice in a row: a patient who has just been asked and answers
+with something still unclear gets the ordinary answer, not the same question again.
 
 Pure and table-tested: the safety policy, the Rasa red-flag detector and the evaluation call the
 same :func:`decide`.
@@ -23,12 +28,13 @@ from typing import Dict, Optional, Tuple
 import yaml
 
 from bot.triage.levels import Level
-from bot.triage.result import TriageResult
+from bot.triage.result import ANECDOTE, TriageResult
 from bot.triage.screen import CONFIDENT
 
 CLARIFY_FILE = Path(__file__).with_name("clarify.yml")
 RULE_PREFIX = "clarify."
 DISAGREE_RULE = "clarify.detectors_disagree"
+SECOND_HAND_RULE = "clarify.second_hand"
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ def decide(
     screen_probability: Optional[float] = None,
     threshold: float = CONFIDENT,
     cues: Optional[ClarifyCues] = None,
+    asked_last_turn: bool = False,
 ) -> Clarification:
     """Return whether to ask the safety questions about ``text``.
 
@@ -99,9 +106,12 @@ def decide(
         screen_probability: the learned screen's red-flag probability, or None when it is absent.
         threshold: the probability from which the screen counts as confident.
         cues: the wording cues (the packaged ``clarify.yml`` by default).
+        asked_last_turn: the assistant's previous reply asked these very questions.
     """
-    if result.level >= Level.URGENT or not text or not text.strip():
+    if result.level >= Level.URGENT or asked_last_turn or not text or not text.strip():
         return NO_CLARIFICATION
+    if any(finding.status == ANECDOTE and finding.level >= Level.URGENT for finding in result.negated):
+        return Clarification(True, SECOND_HAND_RULE)
     if screen_probability is not None and screen_probability >= threshold:
         return Clarification(True, DISAGREE_RULE)
     rule = (cues or default_cues()).cue_rule(text)
@@ -116,7 +126,10 @@ def screen_probability(parse_data: Optional[Dict[str, object]]) -> Optional[floa
 
 
 def decide_for_message(
-    text: str, result: TriageResult, parse_data: Optional[Dict[str, object]]
+    text: str,
+    result: TriageResult,
+    parse_data: Optional[Dict[str, object]],
+    asked_last_turn: bool = False,
 ) -> Clarification:
     """Return :func:`decide` for a parsed message, with the screen's score from its parse data."""
-    return decide(text, result, screen_probability(parse_data))
+    return decide(text, result, screen_probability(parse_data), asked_last_turn=asked_last_turn)

@@ -23,7 +23,20 @@ _BOOL = "tag:yaml.org,2002:bool"
 
 
 class WordsLoader(yaml.SafeLoader):
-    """A safe loader for word lists: only true/false are booleans, so "no", "on" and "off" stay words."""
+    """A safe loader for word lists: only true/false are booleans, so "no", "on" and "off" stay words.
+
+    A key repeated in one mapping fails loudly: plain YAML keeps only the last one, which once
+    silently dropped a rule's first ``near`` list.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 WordsLoader.yaml_implicit_resolvers = {

@@ -14,8 +14,9 @@ from typing import Dict, FrozenSet, List, Sequence, Tuple
 from spacy.tokens import Doc
 
 from bot.triage.config import Rule
+from bot.triage.levels import Level
 from bot.triage.pipeline import CUE, Match, Pipeline
-from bot.triage.result import ASSERTED
+from bot.triage.result import ANECDOTE, ASSERTED
 
 NEGATED = "negated"
 HYPOTHETICAL = "hypothetical"
@@ -167,9 +168,28 @@ class MessageContext:
             return any(end <= start <= end + 4 for start, _ in self._in_clause_cues("persistence", clause))
         return False
 
-    def is_procedural(self, head: int) -> bool:
-        """Tell whether the clause places the symptom during the treatment itself."""
-        return bool(self._in_clause_cues("procedural", self.clause[head]))
+    def is_procedural(self, head: int, rule: Rule) -> bool:
+        """Tell whether the clause places the symptom during the treatment itself.
+
+        Only below emergency: stinging or pin-point bleeding in the chair is the procedure, but
+        fainting, swelling lips or trouble breathing during it are an emergency all the same.
+        """
+        return rule.level < Level.EMERGENCY and bool(self._in_clause_cues("procedural", self.clause[head]))
+
+    def is_anecdote(self, head: int) -> bool:
+        """Tell whether the mention is a story about someone else or an earlier treatment.
+
+        All three must hold: the message asks about the patient's own risk ("could that happen
+        to me?", "should I avoid it?"), the mention's sentence names another person or occasion
+        ("my friend", "last time", "hers"), and its clause holds nothing present ("now",
+        "still", "is"): "my friend's lips swelled after her filler, could that happen?"
+        """
+        if not self.cues["own_risk"]:
+            return False
+        sentence = self.doc[head].sent
+        if not any(sentence.start <= start < sentence.end for start, _ in self.cues["anecdote_other"]):
+            return False
+        return not self._in_clause_cues("present", self.clause[head])
 
     def is_hypothetical(self, end: int, head: int, rule: Rule) -> bool:
         """Tell whether a condition, future or general talk governs the mention."""
@@ -291,12 +311,14 @@ class MessageContext:
         """Return how the mention counts: asserted, negated, procedural, hypothetical or question."""
         if self.is_negated(start, end, head, rule):
             return ASSERTED if self.is_reversed(end, head) else NEGATED
-        if self.is_procedural(head):
+        if self.is_procedural(head, rule):
             return PROCEDURAL
         if self.is_hypothetical(end, head, rule):
             return HYPOTHETICAL
         if self.is_general_question(end, head, rule):
             return QUESTION
+        if self.is_anecdote(head):
+            return ANECDOTE
         return ASSERTED
 
     def modifier_near(

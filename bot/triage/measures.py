@@ -18,6 +18,26 @@ _TEMPERATURE = re.compile(
 )
 _NEXT_WORD = re.compile(r"\s*([a-z%]+)")
 
+# Temperatures said in words, as voice-to-text writes them: "a hundred and one point five",
+# "thirty eight point nine", "thirty-nine degrees".
+_DIGIT_WORDS = {
+    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4,
+    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+}  # fmt: skip
+_TEEN_WORDS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14}
+_TENS_WORDS = {"thirty": 30, "forty": 40}
+_UNIT = "|".join(name for name in _DIGIT_WORDS if name not in ("zero", "oh"))
+_FRACTION = "|".join(_DIGIT_WORDS)
+_SPOKEN = re.compile(
+    r"(?<![a-z])(?:(?:(?:a|one)[ -])?(?P<hundred>hundred)(?:[ -]and)?(?:[ -](?P<hunits>"
+    + "|".join(_TEEN_WORDS)
+    + "|"
+    + _UNIT
+    + r"))?"
+    r"|(?P<tens>thirty|forty)[ -](?P<units>" + _UNIT + r"))"
+    r"(?:[ -]point[ -](?P<fraction>" + _FRACTION + r"))?(?![a-z])"
+)
+
 
 @dataclass(frozen=True)
 class Reading:
@@ -68,24 +88,67 @@ class TemperatureReader:
             has_unit = bool(unit or match.group("degree") or match.group("word"))
             is_decimal = "." in number or "," in number
             value = float(number.replace(",", "."))
-            scale = self._scale(value, unit)
-            if scale is None:
-                continue
-            follower = _NEXT_WORD.match(text, match.end())
-            if not has_unit and follower and follower.group(1) in self.not_followed_by:
-                continue
-            sentence = sentence_of(match.start())
-            if not has_unit and not is_decimal and not self.context.search(sentence):
-                continue
-            if self.weather.search(sentence) and not self.strong.search(sentence):
-                continue
-            celsius = value if scale == "c" else (value - 32.0) * 5.0 / 9.0
-            fever = value >= (self.threshold_c if scale == "c" else self.threshold_f)
-            end = match.end()
-            while end > match.start() and text[end - 1].isspace():
-                end -= 1
-            readings.append(Reading(match.start(), end, text[match.start() : end], round(celsius, 1), fever))
+            reading = self._reading(text, match, value, unit, has_unit, is_decimal, sentence_of)
+            if reading is not None:
+                readings.append(reading)
+        for match in _SPOKEN.finditer(text):
+            value, is_decimal = _spoken_value(match)
+            unit = _spoken_unit(text, match.end())
+            reading = self._reading(text, match, value, unit, bool(unit), is_decimal, sentence_of)
+            if reading is not None:
+                readings.append(reading)
         return readings
+
+    def _reading(
+        self,
+        text: str,
+        match: re.Match[str],
+        value: float,
+        unit: str,
+        has_unit: bool,
+        is_decimal: bool,
+        sentence_of: Any,
+    ) -> Optional[Reading]:
+        """Return the reading ``match`` stands for, or None when it is no body temperature."""
+        scale = self._scale(value, unit)
+        if scale is None:
+            return None
+        follower = _NEXT_WORD.match(text, match.end())
+        if not has_unit and follower and follower.group(1) in self.not_followed_by:
+            return None
+        sentence = sentence_of(match.start())
+        if not has_unit and not is_decimal and not self.context.search(sentence):
+            return None
+        if self.weather.search(sentence) and not self.strong.search(sentence):
+            return None
+        celsius = value if scale == "c" else (value - 32.0) * 5.0 / 9.0
+        fever = value >= (self.threshold_c if scale == "c" else self.threshold_f)
+        end = match.end()
+        while end > match.start() and text[end - 1].isspace():
+            end -= 1
+        return Reading(match.start(), end, text[match.start() : end], round(celsius, 1), fever)
+
+
+def _spoken_value(match: re.Match[str]) -> tuple[float, bool]:
+    """Return the number a spoken temperature names, and whether it has a decimal part."""
+    if match.group("hundred"):
+        units = match.group("hunits")
+        whole = 100 + (_TEEN_WORDS.get(units) or _DIGIT_WORDS.get(units or "", 0))
+    else:
+        whole = _TENS_WORDS[match.group("tens")] + _DIGIT_WORDS[match.group("units")]
+    fraction = match.group("fraction")
+    if fraction is None:
+        return float(whole), False
+    return whole + _DIGIT_WORDS[fraction] / 10.0, True
+
+
+_SPOKEN_UNIT = re.compile(r"\s*(?:degrees?\s*)?(celsius|centigrade|fahrenheit|c|f)?(?![a-z])")
+
+
+def _spoken_unit(text: str, end: int) -> str:
+    """Return the unit written after a spoken temperature ("celsius", "f"), or ""."""
+    found = _SPOKEN_UNIT.match(text, end)
+    return (found.group(1) or "") if found else ""
 
 
 class DurationReader:

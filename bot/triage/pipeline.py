@@ -47,6 +47,9 @@ CUE_SOURCES: Tuple[Tuple[str, str, str], ...] = (
     ("strong_marker", "questions", "strong_report_markers"),
     ("weak_marker", "questions", "weak_report_markers"),
     ("general_marker", "questions", "general_markers"),
+    ("anecdote_other", "anecdote", "others"),
+    ("own_risk", "anecdote", "own_risk"),
+    ("present", "anecdote", "present"),
 )
 
 
@@ -249,6 +252,7 @@ class Pipeline:
             "negation": self.config.context["negation"],
             "hypothetical": self.config.context["hypothetical"],
             "questions": self.config.context["questions"],
+            "anecdote": self.config.context.get("anecdote", {}),
         }
         for kind, section, key in CUE_SOURCES:
             self._add(f"{CUE}:{kind}", expressions(sections[section].get(key), f"{section}.{key}"))

@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Set
 from bot.triage.levels import Level
 
 ASSERTED = "asserted"
+ANECDOTE = "anecdote"
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,9 @@ class Finding:
 
     ``status`` tells why a mention did or did not count: ``asserted`` (it counts), ``negated``,
     ``hypothetical``, ``question`` (a general question), ``procedural`` (during the treatment
-    itself), ``measured_normal`` (a fever word next to a normal thermometer reading) or
+    itself), ``anecdote`` (someone else's complication, or one from an earlier treatment, told
+    next to a question about the patient's own risk: asked about, neither escalated nor
+    ignored), ``measured_normal`` (a fever word next to a normal thermometer reading) or
     ``normal_reading`` (the reading itself, rule ``fever.temperature_normal``).
     """
 

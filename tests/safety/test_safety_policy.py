@@ -46,13 +46,22 @@ class Conversation:
         )
         self.count = 0
 
-    def say(self, text: str, intent: str, at: datetime, reply: Optional[List[str]] = None) -> List[str]:
+    def say(
+        self,
+        text: str,
+        intent: str,
+        at: datetime,
+        reply: Optional[List[str]] = None,
+        ranking: Optional[List[Dict[str, Any]]] = None,
+    ) -> List[str]:
         """Add the user message and let the policy run the turn; return the actions it chose."""
         self.count += 1
+        top = {"name": intent, "confidence": 0.9}
         self.tracker.update(
             UserUttered(
                 text,
-                {"name": intent, "confidence": 0.9},
+                top,
+                parse_data={"text": text, "intent": top, "entities": [], "intent_ranking": ranking or [top]},
                 timestamp=at.timestamp(),
                 message_id=f"m{self.count}",
             ),
@@ -202,3 +211,81 @@ def test_a_day_count_from_before_the_treatment_date_slot_is_dated_when_it_was_sa
     chat.say("can I wear makeup?", "ask_makeup", DAY0 + timedelta(days=2), reply=["action_answer_question"])
     assert chat.slot("treatment_date") == "2026-11-17"
     assert chat.slot("days_since_procedure") == 6.0
+
+
+def test_the_safety_questions_are_never_asked_twice_in_a_row(policy):
+    conversation = Conversation(policy)
+    first = conversation.say("something is wrong with my skin since the session", "nlu_fallback", DAY0)
+    assert first[0] == "utter_ask_safety_questions"
+    assert conversation.slot("triage_verdict")["clarify"] == "clarify.something_wrong"
+    second = conversation.say(
+        "it just looks weird, I can't describe it", "nlu_fallback", DAY0 + timedelta(minutes=1)
+    )
+    assert "utter_ask_safety_questions" not in second
+    assert conversation.slot("triage_verdict")["clarify"] is None
+    # after an ordinary reply, a new unclear message is asked about again
+    conversation.say("thanks", "thank", DAY0 + timedelta(minutes=2), reply=["utter_you_are_welcome"])
+    third = conversation.say("my face looks odd today", "nlu_fallback", DAY0 + timedelta(minutes=3))
+    assert third[0] == "utter_ask_safety_questions"
+
+
+def test_a_red_flag_answering_the_safety_questions_is_escalated(policy):
+    conversation = Conversation(policy)
+    conversation.say("something is wrong with my skin since the session", "nlu_fallback", DAY0)
+    actions = conversation.say("I have a fever or chills", "report_fever", DAY0 + timedelta(minutes=1))
+    assert actions[:2] == ["utter_escalate_urgent", "action_record_flag"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "ranking", "first", "also"),
+    [
+        # a question next to a red flag, classified as the red flag: the question is answered after
+        (
+            "when can I wear makeup again? also my lips have swollen up since this morning",
+            "report_allergic_reaction",
+            [
+                {"name": "report_allergic_reaction", "confidence": 0.6},
+                {"name": "ask_makeup", "confidence": 0.3},
+            ],
+            "utter_escalate_emergency",
+            "ask_makeup",
+        ),
+        # an ordinary topic reported next to a red flag: the topic is answered after
+        (
+            "flaking everywhere and it stings badly when I wash",
+            "report_pain",
+            [{"name": "report_pain", "confidence": 0.8}, {"name": "ask_peeling", "confidence": 0.1}],
+            "utter_escalate_urgent",
+            "ask_peeling",
+        ),
+        # a question the classifier barely considered is not invented
+        (
+            "my face is really sore, what a week?",
+            "report_pain",
+            [{"name": "report_pain", "confidence": 0.95}, {"name": "ask_sun", "confidence": 0.02}],
+            "utter_escalate_urgent",
+            None,
+        ),
+        # an emergency with an ordinary topic: only the emergency
+        (
+            "my skin is peeling and my lips are swelling",
+            "report_allergic_reaction",
+            [{"name": "report_allergic_reaction", "confidence": 0.9}],
+            "utter_escalate_emergency",
+            None,
+        ),
+        # the question is the top intent: the action answers it anyway, nothing extra to choose
+        (
+            "can I use moisturiser? my face hurts",
+            "ask_skincare",
+            [{"name": "ask_skincare", "confidence": 0.7}],
+            "utter_escalate_urgent",
+            None,
+        ),
+    ],
+)
+def test_mixed_messages_get_the_escalation_and_the_other_answer(policy, text, intent, ranking, first, also):
+    conversation = Conversation(policy)
+    actions = conversation.say(text, intent, DAY0, ranking=ranking)
+    assert actions[:2] == [first, "action_record_flag"]
+    assert conversation.slot("triage_verdict")["also_answer"] == also

@@ -32,6 +32,14 @@ def test_case(case: Dict[str, Any]) -> None:
 
 def test_every_rule_decides_at_least_one_case(config: TriageConfig) -> None:
     covered = {case["rule"] for case in CASES if "rule" in case}
+    # A level-none rule never decides; it only feeds combinations, and each must feed one.
+    feeding = {
+        rule_id for combination in config.combinations for group in combination.all_of for rule_id in group
+    }
+    for rule in config.rules:
+        if rule.level == Level.NONE:
+            assert rule.id in feeding, f"{rule.id} decides nothing and feeds no combination"
+            covered.add(rule.id)
     missing = sorted(set(config.rule_ids) - covered)
     assert not missing, f"rules without a case in cases.yml: {missing}"
 

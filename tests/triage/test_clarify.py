@@ -11,6 +11,7 @@ from bot.triage import Level, TriageResult, assess
 from bot.triage.clarify import (
     DISAGREE_RULE,
     NO_CLARIFICATION,
+    SECOND_HAND_RULE,
     decide,
     decide_for_message,
     load_cues,
@@ -50,7 +51,39 @@ CASES = [
     # empty text
     ("", 0.99, ""),
     ("   ", None, ""),
+    # someone else's red flag next to a question about one's own risk: asked, never ignored
+    ("my friend's lips swelled after her session, could that happen to me?", None, SECOND_HAND_RULE),
+    ("my sister had a bad reaction years ago, am I more likely to react?", 0.1, SECOND_HAND_RULE),
+    ("last time I got a fever after it, is that likely to happen again?", None, SECOND_HAND_RULE),
+    # ... but a present report is escalated, and someone else's ordinary symptom is no red flag
+    ("my sister's lips are swelling now, is that common?", None, ""),
+    ("my friend got a few spots after hers, is that common?", None, ""),
 ]
+
+
+# message, screen probability -> asked when the previous reply did not ask; never right after one
+REPEATED = [
+    ("something is wrong with my skin since the session", None),
+    ("it looks really weird", None),
+    ("hello", 0.99),
+    ("my friend's lips swelled after her session, could that happen to me?", None),
+]
+
+
+@pytest.mark.parametrize(("text", "probability"), REPEATED)
+def test_never_asked_twice_in_a_row(text: str, probability: Optional[float]) -> None:
+    result = assess(text)
+    assert decide(text, result, probability).ask
+    assert decide(text, result, probability, asked_last_turn=True) == NO_CLARIFICATION
+    parse_data = {"redflag_screen": {"probability": probability}}
+    assert decide_for_message(text, result, parse_data).ask
+    assert not decide_for_message(text, result, parse_data, asked_last_turn=True).ask
+
+
+def test_a_red_flag_after_the_questions_is_still_escalated_not_asked() -> None:
+    text = "yes, I have a fever"
+    assert assess(text).level == Level.URGENT
+    assert decide(text, assess(text), 0.99, asked_last_turn=True) == NO_CLARIFICATION
 
 
 @pytest.mark.parametrize(("text", "probability", "rule"), CASES)

@@ -37,6 +37,13 @@ def _readings(reader: TemperatureReader, text: str) -> List[tuple]:
         ("37.9 c", [("37.9 c", 37.9, False)]),
         ("99.5", [("99.5", 37.5, False)]),
         ("temperature 37", [("37", 37.0, False)]),
+        # said in words, as voice-to-text writes them
+        ("my temperature is a hundred and one point five", [("a hundred and one point five", 38.6, True)]),
+        ("temp was a hundred point two", [("a hundred point two", 37.9, False)]),
+        ("temp is thirty nine point two", [("thirty nine point two", 39.2, True)]),
+        ("thirty-eight degrees celsius", [("thirty-eight", 38.0, True)]),
+        ("a hundred and two fahrenheit", [("a hundred and two", 38.9, True)]),
+        ("temperature thirty six point eight", [("thirty six point eight", 36.8, False)]),
     ],
 )
 def test_temperature_readings(temperatures: TemperatureReader, text: str, expected: List[tuple]) -> None:
@@ -55,6 +62,10 @@ def test_temperature_readings(temperatures: TemperatureReader, text: str, expect
         "day 38",
         "20% off",
         "the 1.5 mm needles",
+        "a hundred percent better",
+        "thirty seven spots",
+        "thirty nine days since",
+        "a hundredth of the pain",
     ],
 )
 def test_numbers_that_are_not_body_temperatures(temperatures: TemperatureReader, text: str) -> None:
