@@ -20,7 +20,7 @@ CLINIC_SLOTS = {
     "clinic_phone": "clinic_phone",
     "emergency_number": "emergency_number",
     "clinic_response_time": "response_time",
-    # Response-time targets per level (bot.deadlines.config.target_values).
+    # Response-time targets per level (bot.knowledge.deadline_policy.target_values).
     "response_target_emergency": "response_target_emergency",
     "response_target_urgent": "response_target_urgent",
     "response_target_routine": "response_target_routine",

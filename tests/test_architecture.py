@@ -32,10 +32,12 @@ LAYERS: Dict[str, int] = {
     "bot.reconciler": 2,
     "bot.checkins": 2,
     "bot.media": 2,
+    "bot.deadlines": 2,
     "bot.rasa_components": 3,
     "bot.tracker_store": 3,
     "bot.channels": 3,
     "bot.launch": 3,
+    "bot.lock_store": 3,
     "actions": 4,
     "bot.dashboard": 4,
     "bot.evaluation": 4,
@@ -44,7 +46,14 @@ LAYERS: Dict[str, int] = {
 # Rasa (the framework) is imported only by its adapters and the tools above them.
 # rasa_sdk: the action adapters, and the launcher that serves them with the shared-secret check.
 RASA_SDK_ALLOWED = {"actions", "bot.launch"}
-RASA_ALLOWED = {"bot.rasa_components", "bot.tracker_store", "bot.channels", "bot.launch", "bot.evaluation"}
+RASA_ALLOWED = {
+    "bot.rasa_components",
+    "bot.tracker_store",
+    "bot.lock_store",
+    "bot.channels",
+    "bot.launch",
+    "bot.evaluation",
+}
 
 
 def _unit(module: str) -> str:

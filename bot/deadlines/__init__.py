@@ -1,7 +1,7 @@
 """Response-time targets per flag level, escalation when they pass, the patient's fallback.
 
 Targets, opening hours and the escalation chain are clinic settings (``knowledge/clinic.yml``,
-parsed by :mod:`bot.deadlines.config`); :mod:`bot.deadlines.worker` is the supervised worker
+parsed by :mod:`bot.knowledge.deadline_policy`); :mod:`bot.deadlines.worker` is the supervised worker
 that ``aftercare run`` starts as ``aftercare deadlines``.
 """
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping
 
-from bot.deadlines.config import DEFAULT_TARGETS, DeadlinePolicy, parse_policy, target_values
+from bot.knowledge.deadline_policy import DEFAULT_TARGETS, DeadlinePolicy, parse_policy, target_values
 from bot.knowledge.errors import KnowledgeError, Problem, fail
 from bot.knowledge.yaml_files import display_path, read_yaml
 from bot.settings import PROJECT_ROOT, Settings, process_settings
@@ -43,7 +43,7 @@ TEMPLATE_FIELDS = frozenset(PLACEHOLDERS.values()) | TARGET_FIELDS
 # Optional, not a placeholder: the course of treatments no source covers (see procedures.yml),
 # checked with the procedures because only they know which treatments need one.
 PROCEDURE_COURSES = "procedure_courses"
-# Optional, checked by bot.deadlines.config: time zone, opening hours as times, response targets.
+# Optional, checked by bot.knowledge.deadline_policy: time zone, opening hours as times, response targets.
 SERVICE_KEYS = ("timezone", "hours", "deadlines")
 
 

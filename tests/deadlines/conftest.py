@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from bot.alerts.config import AlertConfig
-from bot.deadlines.config import CLOCK_OPENING_HOURS, DeadlinePolicy, Recipient, Target, parse_policy
+from bot.knowledge.deadline_policy import CLOCK_OPENING_HOURS, DeadlinePolicy, Recipient, Target, parse_policy
 from bot.deadlines.worker import DeadlineContext
 from bot.storage import make_engine, make_session_factory
 from bot.storage.flags import raise_flag

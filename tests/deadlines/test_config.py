@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.deadlines.config import describe, parse_duration, parse_policy, target_values
+from bot.knowledge.deadline_policy import describe, parse_duration, parse_policy, target_values
 from bot.deadlines.fallback import (
     FALLBACK_EMERGENCY,
     FALLBACK_OUT_OF_HOURS,

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bot.deadlines.hours import OpeningHours, parse_week
+from bot.knowledge.opening_hours import OpeningHours, parse_week
 
-MESSAGES_FILE = Path(__file__).with_name("messages.yml")
+MESSAGES_FILE = Path(__file__).with_name("deadline_messages.yml")
 CHANNELS = ("email", "webhook")
 CLOCK_WALL = "wall"
 CLOCK_OPENING_HOURS = "opening_hours"
@@ -156,7 +156,7 @@ def _words() -> Dict[str, str]:
 
 
 def describe(duration: timedelta) -> str:
-    """Say a target the way patients read it ("30 minutes", "4 hours"), words from messages.yml."""
+    """Say a target the way patients read it ("30 minutes", "4 hours"), words from deadline_messages.yml."""
     seconds = int(duration.total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         if seconds >= size and seconds % size == 0:
