@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts.config import AlertConfig
 from bot.alerts.message import AlertMessage
 from bot.alerts.senders import SENDERS
-from bot.knowledge.deadline_policy import HIGH_PRIORITY_LEVELS, DeadlinePolicy, describe
 from bot.deadlines.fallback import queue_fallback
 from bot.deadlines.message import build_escalation_message
+from bot.knowledge.deadline_policy import HIGH_PRIORITY_LEVELS, DeadlinePolicy, describe
 from bot.storage.db import utcnow
 from bot.storage.deadline_models import (
     DEADLINE_DONE,

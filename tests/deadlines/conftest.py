@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from bot.alerts.config import AlertConfig
-from bot.knowledge.deadline_policy import CLOCK_OPENING_HOURS, DeadlinePolicy, Recipient, Target, parse_policy
 from bot.deadlines.worker import DeadlineContext
+from bot.knowledge.deadline_policy import CLOCK_OPENING_HOURS, DeadlinePolicy, Recipient, Target, parse_policy
 from bot.storage import make_engine, make_session_factory
 from bot.storage.flags import raise_flag
 from bot.storage.models import Base

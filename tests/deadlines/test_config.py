@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.knowledge.deadline_policy import describe, parse_duration, parse_policy, target_values
 from bot.deadlines.fallback import (
     FALLBACK_EMERGENCY,
     FALLBACK_OUT_OF_HOURS,
@@ -17,6 +16,7 @@ from bot.deadlines.fallback import (
     response_for,
 )
 from bot.knowledge.clinic import SHIPPED_EXAMPLE, load_clinic_file
+from bot.knowledge.deadline_policy import describe, parse_duration, parse_policy, target_values
 from bot.knowledge.errors import KnowledgeError
 
 WEEKDAYS = {day: "09:00-18:00" for day in ("monday", "tuesday", "wednesday", "thursday", "friday")}
