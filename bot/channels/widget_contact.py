@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 import yaml
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from bot.storage import run_write
 from bot.storage.contacts import ContactError, contact_for, save_contact
 from bot.storage.models import Flag
 from bot.storage.vocabulary import UNRESOLVED_STATUSES
+from bot.triage import Level
 
 TEXTS_FILE = Path(__file__).with_name("widget_contact.yml")
 
@@ -32,18 +33,28 @@ def contact_texts() -> Dict[str, Dict[str, str]]:
     return {"labels": dict(data["labels"]), "errors": dict(data["errors"])}
 
 
-def _is_flagged(session: Session, conversation_id: str) -> bool:
-    statement = select(Flag.id).where(
+def _unresolved_levels(session: Session, conversation_id: str) -> List[str]:
+    statement = select(Flag.level).where(
         Flag.conversation_id == conversation_id, Flag.status.in_(UNRESOLVED_STATUSES)
     )
-    return session.execute(statement.limit(1)).first() is not None
+    return [str(level) for level in session.execute(statement).scalars()]
+
+
+def _is_flagged(session: Session, conversation_id: str) -> bool:
+    return bool(_unresolved_levels(session, conversation_id))
 
 
 def should_offer(factory: sessionmaker, conversation_id: str) -> bool:
-    """Offer the step while the conversation has an unresolved flag and no contact yet."""
+    """Offer the step while the conversation has an unresolved flag and no contact yet.
+
+    Never next to an emergency: that patient must call the emergency number, and nothing
+    (no form, no second alert) may come between them and the call buttons.
+    """
     with factory.begin() as session:
+        levels = _unresolved_levels(session, conversation_id)
         return (
-            _is_flagged(session, conversation_id)
+            bool(levels)
+            and Level.EMERGENCY.value not in levels
             and contact_for(session=session, conversation_id=conversation_id) is None
         )
 

@@ -43,13 +43,13 @@ def test_the_contact_step_is_offered_after_a_flag_and_validated(page, channel_st
 
     page.get_by_role("radio", name=labels["email"]).check()
     page.fill("#acw-contact-value", "jo@@example")
-    page.click(".acw-contact-form .acw-send")
+    page.click(".acw-contact-save")
     expect(page.locator("#acw-contact-error")).to_have_text(errors["bad_email"])
     assert page.locator("#acw-contact-value").get_attribute("aria-invalid") == "true"
 
     page.get_by_role("radio", name=labels["phone"]).check()
     page.fill("#acw-contact-value", "+44 20 7946 0000")
-    page.click(".acw-contact-form .acw-send")
+    page.click(".acw-contact-save")
     expect(step).to_have_text(labels["saved"])
 
     # After a reload the step is not offered again: the clinic has the number.

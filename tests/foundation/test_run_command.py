@@ -115,7 +115,7 @@ def test_sigkill_of_aftercare_run_leaves_no_server_behind(trained_model, project
         assert any("Aftercare Assistant is up." in line for line in output), "".join(output[-50:])
         records = (var_dir / "servers.pid").read_text().split("\n")
         children = [int(r.split()[1]) for r in records if r and not r.startswith("supervisor")]
-        assert len(children) == 4  # actions, rasa, reconciler, deadlines (no dashboard)
+        assert len(children) == 5  # actions, rasa, reconciler, checkins, deadlines (no dashboard)
         for pid in children:
             assert b"orphan-test-token" not in Path(f"/proc/{pid}/cmdline").read_bytes()
         assert var_dir.stat().st_mode & 0o777 == 0o700

@@ -222,9 +222,10 @@
     form.appendChild(value);
     var error = el("p", "acw-contact-error");
     error.id = "acw-contact-error";
-    error.setAttribute("role", "alert");
+    // Announced when it changes, without a second role="alert" next to an escalation's.
+    error.setAttribute("aria-live", "assertive");
     form.appendChild(error);
-    var save = el("button", "acw-send", labels.save);
+    var save = el("button", "acw-chip acw-contact-save", labels.save);
     save.type = "submit";
     var skip = el("button", "acw-chip", labels.skip);
     skip.type = "button";
