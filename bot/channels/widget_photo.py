@@ -20,7 +20,8 @@ from bot.channels.http import RequestError
 from bot.channels.text import neutralise
 from bot.media.images import TOO_LARGE, ImageRefusedError
 from bot.media.intake import PhotoIntake, PhotoMessage
-from bot.media.texts import PhotoTexts
+from bot.media.texts import CLINIC_CONSENT_KEY, PhotoTexts
+from bot.media.texts import clinic_values as media_clinic_values
 from bot.storage.photos import consent_given, record_consent
 
 # base64 is 4/3 of the bytes; the rest of the JSON is small.
@@ -83,10 +84,18 @@ async def store_upload(intake: PhotoIntake, message: PhotoMessage, upload: Uploa
         await asyncio.to_thread(intake.store_bytes, message, upload.data)
 
 
+def _with_clinic_consent(clinic: Optional[Mapping[str, str]]) -> Optional[Mapping[str, str]]:
+    """The channel's clinic values plus the clinic file's own consent wording, when it has one."""
+    if clinic is None:
+        return None
+    own = media_clinic_values().get(CLINIC_CONSENT_KEY, "")
+    return {**clinic, CLINIC_CONSENT_KEY: own} if own else clinic
+
+
 def photo_config(texts: PhotoTexts, clinic: Optional[Mapping[str, str]], max_bytes: int) -> Dict[str, Any]:
     """What the widget needs for uploads: its labels, the consent notice, the size limit."""
     return {
         "labels": dict(texts.widget),
-        "consent": texts.say("consent", clinic),
+        "consent": texts.say("consent", _with_clinic_consent(clinic)),
         "max_bytes": max_bytes,
     }

@@ -45,6 +45,9 @@ TEMPLATE_FIELDS = frozenset(PLACEHOLDERS.values()) | TARGET_FIELDS
 PROCEDURE_COURSES = "procedure_courses"
 # Optional, checked by bot.knowledge.deadline_policy: time zone, opening hours as times, response targets.
 SERVICE_KEYS = ("timezone", "hours", "deadlines")
+# Optional texts a clinic may word itself; without them the shipped wording is used.
+# photo_consent: shown before a patient's first photo (bot/media/messages.yml has the default).
+OPTIONAL_TEXTS = ("photo_consent",)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class ClinicSettings:
     is_example: bool = False
     procedure_courses: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy, compare=False, hash=False)
+    photo_consent: str = ""
 
     def as_template_values(self) -> Dict[str, str]:
         """Return the placeholder values answers may use, e.g. ``{"clinic_phone": ...}``."""
@@ -72,6 +76,7 @@ class ClinicSettings:
 
 
 _FIELD_NAMES = tuple(PLACEHOLDERS)
+ALLOWED_KEYS = (*_FIELD_NAMES, PROCEDURE_COURSES, *SERVICE_KEYS, *OPTIONAL_TEXTS)
 
 
 def _problems_in(data: object, shown_as: str) -> list[Problem]:
@@ -80,11 +85,16 @@ def _problems_in(data: object, shown_as: str) -> list[Problem]:
     problems = [
         Problem(
             shown_as,
-            f"unknown key (allowed: {', '.join((*_FIELD_NAMES, PROCEDURE_COURSES, *SERVICE_KEYS))})",
+            f"unknown key (allowed: {', '.join(ALLOWED_KEYS)})",
             field=str(key),
         )
         for key in data
-        if key not in PLACEHOLDERS and key != PROCEDURE_COURSES and key not in SERVICE_KEYS
+        if key not in ALLOWED_KEYS
+    ]
+    problems += [
+        Problem(shown_as, "must be non-empty text when given", field=name)
+        for name in OPTIONAL_TEXTS
+        if name in data and not (isinstance(data[name], str) and data[name].strip())
     ]
     try:
         parse_policy(*(data.get(key) for key in SERVICE_KEYS))
@@ -120,7 +130,12 @@ def load_clinic_file(path: Path, shown_as: str | None = None, is_example: bool =
     courses = dict(data.get(PROCEDURE_COURSES) or {})
     policy = parse_policy(*(data.get(key) for key in SERVICE_KEYS))
     return ClinicSettings(
-        **values, source=shown, is_example=is_example, procedure_courses=courses, deadlines=policy
+        **values,
+        source=shown,
+        is_example=is_example,
+        procedure_courses=courses,
+        deadlines=policy,
+        photo_consent=" ".join(str(data.get("photo_consent") or "").split()),
     )
 
 

@@ -16,6 +16,8 @@ MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 # Without clinic settings, sentences use the clinic slots' initial values (their one home).
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
 CLINIC_SLOTS = ("clinic_name", "clinic_phone", "emergency_number")
+# The clinic file's optional ``photo_consent``: replaces the shipped consent sentence.
+CLINIC_CONSENT_KEY = "photo_consent"
 SENTENCES = (
     "received_reply",
     "consent",
@@ -46,7 +48,10 @@ class PhotoTexts:
             "response_time": self.sentences["response_time_fallback"],
         }
         values.update({key: value for key, value in loaded.items() if value})
-        return self.sentences[name].format_map(_Blank(values))
+        sentence = self.sentences[name]
+        if name == "consent" and values.get(CLINIC_CONSENT_KEY):
+            sentence = values[CLINIC_CONSENT_KEY]  # the clinic's own wording (clinic.yml)
+        return sentence.format_map(_Blank(values))
 
 
 class _Blank(dict):
@@ -57,11 +62,12 @@ class _Blank(dict):
 
 
 def clinic_values() -> Dict[str, str]:
-    """The configured clinic's placeholder values; none when they cannot be loaded."""
+    """The configured clinic's placeholder values (and its own photo consent wording, if any)."""
     try:
         from bot.knowledge import get_clinic_settings
 
-        return get_clinic_settings().as_template_values()
+        clinic = get_clinic_settings()
+        return {**clinic.as_template_values(), CLINIC_CONSENT_KEY: clinic.photo_consent}
     except Exception:  # a photo must still be acknowledged with a broken clinic file
         logger.exception("Clinic settings could not be loaded; photo messages use their fallback values.")
         return {}

@@ -48,6 +48,7 @@ def test_placeholder_table_covers_every_clinic_field() -> None:
         "is_example",
         "procedure_courses",
         "deadlines",
+        "photo_consent",  # optional wording, not a placeholder answers use
     } == set(PLACEHOLDERS)
 
 

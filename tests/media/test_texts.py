@@ -6,7 +6,9 @@ import pytest
 import yaml
 
 from bot.knowledge import get_clinic_settings
-from bot.media.texts import MESSAGES_FILE, load_photo_texts, parse_photo_texts
+from bot.knowledge.clinic import SHIPPED_EXAMPLE, load_clinic_file
+from bot.knowledge.errors import KnowledgeError
+from bot.media.texts import CLINIC_CONSENT_KEY, MESSAGES_FILE, load_photo_texts, parse_photo_texts
 
 
 def test_every_sentence_is_filled_with_the_clinic_values() -> None:
@@ -35,3 +37,30 @@ def test_a_missing_sentence_is_refused_at_load(missing: str) -> None:
     del data[missing]
     with pytest.raises(ValueError):
         parse_photo_texts(data)
+
+
+def _clinic_file(tmp_path, **extra: str):
+    data = yaml.safe_load(SHIPPED_EXAMPLE.read_text(encoding="utf-8"))
+    data.update(extra)
+    path = tmp_path / "clinic.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_a_clinic_words_its_own_photo_consent_in_the_clinic_file(tmp_path) -> None:
+    own = "Only our nurses at {clinic_name} see your photos; we delete them after a year."
+    clinic = load_clinic_file(_clinic_file(tmp_path, photo_consent=own))
+    values = {**clinic.as_template_values(), CLINIC_CONSENT_KEY: clinic.photo_consent}
+    said = load_photo_texts().say("consent", values)
+    assert said == own.format(clinic_name=clinic.clinic_name)
+    # Without it, the shipped wording.
+    shipped = load_clinic_file(_clinic_file(tmp_path))
+    default = load_photo_texts().say("consent", shipped.as_template_values())
+    assert default != said and shipped.clinic_name in default
+
+
+@pytest.mark.parametrize("value", ["", "   ", 42])
+def test_an_empty_or_non_text_photo_consent_is_refused(tmp_path, value) -> None:
+    with pytest.raises(KnowledgeError) as raised:
+        load_clinic_file(_clinic_file(tmp_path, photo_consent=value))
+    assert "photo_consent" in str(raised.value)
