@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -41,6 +43,22 @@ def require_chromium() -> None:
         pytest.fail(f"browser tests must run in CI: {reason}", pytrace=False)
     if reason:
         pytest.skip(reason)
+
+
+@contextmanager
+def chromium_page(width: int = 1100, height: int = 800) -> Iterator[Any]:
+    """One headless Chromium page (90 s default timeout), closed with its browser afterwards."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+            page.set_default_timeout(90_000)
+            yield page
+        finally:
+            browser.close()
 
 
 def screenshot_folder(tmp_path: Path) -> Path:

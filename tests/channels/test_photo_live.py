@@ -17,7 +17,7 @@ from bot.media.store import MediaStore
 from bot.media.texts import load_photo_texts
 from bot.storage import make_engine, make_session_factory
 from bot.storage.photos import Photo, PhotoConsent
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser import chromium_page
 from tests.channels.conftest import flags_of, rendered_response, wait_until
 from tests.channels.fake_providers import whatsapp_texts
 from tests.channels.payloads import signed, whatsapp_event, whatsapp_image
@@ -86,17 +86,8 @@ def test_a_whatsapp_photo_with_a_red_flag_caption_escalates_once_and_is_kept_wit
 
 @pytest.fixture()
 def page(channel_stack) -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
-            page.set_default_timeout(90_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 @pytest.mark.browser

@@ -15,7 +15,7 @@ import pytest
 from bot.channels.messages import load_channel_texts
 from bot.channels.text import tel_link
 from bot.knowledge import get_clinic_settings
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, screenshot_folder
+from tests.browser import chromium_page, screenshot_folder
 from tests.channels.conftest import knowledge_answer, rendered_response
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -31,18 +31,8 @@ def screenshots(tmp_path) -> Path:
 
 @pytest.fixture()
 def page(channel_stack) -> Iterator:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1100, "height": 800})
-            page = context.new_page()
-            page.set_default_timeout(90_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def expect(locator):  # type: ignore[no-untyped-def]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Iterator, Optional
 
@@ -17,7 +16,7 @@ from bot.storage import make_engine, make_session_factory
 from bot.storage.flags import raise_flag
 from bot.storage.models import Base
 from bot.storage.outbox import RetryPolicy
-from tests.alerts.conftest import WebhookReceiver
+from tests.alerts.conftest import WebhookReceiver, webhook  # noqa: F401  (the real receiver fixture)
 from tests.database_fixtures import cheap_password_hashing, database_url, postgres_server  # noqa: F401
 
 # A Wednesday, 10:00 in London (BST, UTC+1): the example clinic is open.
@@ -42,18 +41,6 @@ def engine(database_url: str) -> Iterator[Engine]:  # noqa: F811
 @pytest.fixture
 def session_factory(engine: Engine) -> sessionmaker:
     return make_session_factory(engine)
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver()
-    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
 
 
 def short_policy(url: str, hours: Optional[dict] = None) -> DeadlinePolicy:

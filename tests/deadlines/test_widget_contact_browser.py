@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 
 from bot.channels.widget_contact import contact_texts
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser import chromium_page
 from tests.channels.conftest import channel_stack  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -16,17 +16,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 @pytest.fixture()
 def page(channel_stack) -> Iterator:  # noqa: F811
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
-            page.set_default_timeout(90_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def test_the_contact_step_is_offered_after_a_flag_and_validated(page, channel_stack):  # noqa: F811
