@@ -57,12 +57,11 @@ from bot.channels.text import bound_for_nlu, conversation_id, neutralise
 from bot.media.intake import PhotoIntake, PhotoMessage
 from bot.settings import Settings
 from bot.storage import (
+    LazyDatabase,
     inbox,
     leases,
-    make_engine,
     make_session_factory,
     outbound,
-    run_write,
     takeover,
     takeover_flow,
 )
@@ -79,10 +78,6 @@ MEDIA_FLAG_RULE = "channel_media"
 REPLAY_INTERVAL_SECONDS = 5.0
 # Staff replies and notices are looked for this often (the widget shows them within seconds).
 OUTBOUND_INTERVAL_SECONDS = 1.0
-# The inbox shares SQLite with Rasa's tracker store and the action server: retry busy writes
-# quickly and a few more times than the storage default.
-WRITE_ATTEMPTS = 6
-WRITE_BACKOFF_SECONDS = 0.05
 # A replica that dies holding a conversation's lease delays that conversation this long at most.
 # A live holder renews it every LEASE_RENEW_SECONDS while it works, however long a turn takes
 # (waiting for Rasa's conversation lock included), so a slow turn never loses it.
@@ -255,15 +250,12 @@ class MediaFlagStore:
     """Flag a conversation for staff because the patient sent something we cannot read."""
 
     def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-        self._factory: Optional[sessionmaker] = None
+        self.db = LazyDatabase(lambda: database_url)
 
     def __call__(
         self, *, channel: str, conversation: str, sender_id: str, reason: str, media: str, message: str
     ) -> None:
         """Store (or keep) the conversation's hand-off flag in its own transaction."""
-        if self._factory is None:
-            self._factory = make_session_factory(make_engine(self.database_url))
 
         def write(session: Session) -> None:
             raise_flag(
@@ -279,7 +271,7 @@ class MediaFlagStore:
                 channel_user_id=sender_id,
             )
 
-        run_write(self._factory, write, attempts=WRITE_ATTEMPTS, backoff_s=WRITE_BACKOFF_SECONDS)
+        self.db.write(write)
 
 
 @dataclass(frozen=True)
@@ -318,7 +310,7 @@ class Dispatcher:
         self._texts = texts
         self._flag_media = flag_media
         self._photos = photos
-        self._factory: Optional[sessionmaker] = None
+        self.db = LazyDatabase(lambda: self.database_url)
         self._locks = SenderLocks()
         self._send_lock: Optional[asyncio.Lock] = None
         self._tasks: Set[asyncio.Task[Any]] = set()
@@ -365,16 +357,11 @@ class Dispatcher:
 
     def factory(self) -> sessionmaker:
         """The session factory on our database, opened on first use."""
-        if self._factory is None:
-            self._factory = make_session_factory(make_engine(self.database_url))
-        return self._factory
-
-    def _write(self, work: Callable[[Session], T]) -> T:
-        return run_write(self.factory(), work, attempts=WRITE_ATTEMPTS, backoff_s=WRITE_BACKOFF_SECONDS)
+        return self.db.factory()
 
     def write(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one transaction on our database, retrying a busy database."""
-        return self._write(work)
+        return self.db.write(work)
 
     def conversation(self, sender_id: str) -> str:
         """The conversation id of a sender on this channel."""
@@ -383,7 +370,7 @@ class Dispatcher:
     # -- accepting ---------------------------------------------------------------------
 
     def _record(self, items: Sequence[Inbound]) -> List[Tuple[inbox.InboxEntry, bool]]:
-        return self._write(lambda session: self._record_in(session, items))
+        return self.db.write(lambda session: self._record_in(session, items))
 
     def _record_in(self, session: Session, items: Sequence[Inbound]) -> List[Tuple[inbox.InboxEntry, bool]]:
         recorded = []
@@ -496,13 +483,13 @@ class Dispatcher:
             return inbox.pending_entries(session=session, channel=self.channel, conversation_id=conversation)
 
     def _take(self, name: str) -> bool:
-        return self._write(
+        return self.db.write(
             lambda session: leases.acquire(session=session, name=name, holder=self._holder, ttl=LEASE_TTL)
         )
 
     def _give_back(self, name: str) -> None:
         try:
-            self._write(lambda session: leases.release(session=session, name=name, holder=self._holder))
+            self.db.write(lambda session: leases.release(session=session, name=name, holder=self._holder))
         except Exception as error:  # noqa: BLE001 - it expires by itself
             logger.warning("%s: could not release a lease (%s)", self.channel, type(error).__name__)
 
@@ -596,14 +583,14 @@ class Dispatcher:
         return False
 
     def _complete(self, entry_id: int, replies: List[Reply], requests: List[Dict[str, Any]]) -> None:
-        self._write(
+        self.db.write(
             lambda session: inbox.complete_entry(
                 session=session, entry_id=entry_id, replies=replies, requests=requests
             )
         )
 
     def _fail(self, entry_id: int, error: str) -> Optional[inbox.InboxEntry]:
-        return self._write(
+        return self.db.write(
             lambda session: inbox.record_failure(session=session, entry_id=entry_id, error=error)
         )
 
@@ -732,7 +719,7 @@ class Dispatcher:
                     channel=self.channel,
                 )
 
-        self._write(work)
+        self.db.write(work)
 
     async def _deliver(self, request: Mapping[str, Any]) -> Tuple[Delivery, Optional[str]]:
         assert self.sender is not None
@@ -845,7 +832,7 @@ class Dispatcher:
     def _expire_takeovers(self, now: datetime) -> None:
         timeout = timedelta(minutes=self.settings.staff_replies.takeover_idle_minutes)
         try:
-            self._write(
+            self.db.write(
                 lambda session: takeover_flow.expire_idle(
                     session=session, channel=self.channel, timeout=timeout, now=now
                 )
@@ -879,7 +866,7 @@ class Dispatcher:
         if idle:
             await asyncio.to_thread(self._expire_takeovers, moment)
         if idle or waiting:
-            await asyncio.to_thread(self._write, lambda session: self._render_outbound_in(session, moment))
+            await asyncio.to_thread(self.db.write, lambda session: self._render_outbound_in(session, moment))
         return await self.send_due() if idle or waiting or due else 0
 
     def _apply_statuses(self, updates: Sequence[StatusUpdate]) -> None:
@@ -893,7 +880,7 @@ class Dispatcher:
                     error=update.error,
                 )
 
-        self._write(work)
+        self.db.write(work)
 
     async def apply_statuses(self, updates: Sequence[StatusUpdate]) -> None:
         """Record a provider's status callbacks on the outbound messages they name (others are ignored)."""

@@ -77,7 +77,7 @@ async def store_upload(intake: PhotoIntake, message: PhotoMessage, upload: Uploa
             elif consent_given(session=session, conversation_id=message.conversation_id) is None:
                 raise ConsentMissingError()
 
-        intake._write(write)
+        intake.db.write(write)
 
     await asyncio.to_thread(consent)
     if await asyncio.to_thread(intake.stored, message.channel, message.message_id) is None:

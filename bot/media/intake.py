@@ -19,7 +19,7 @@ from bot.media.fetch import MediaFetchError
 from bot.media.images import ImageRefusedError, clean_image
 from bot.media.store import MediaStore
 from bot.media.texts import PhotoTexts, load_photo_texts
-from bot.storage import make_engine, make_session_factory, run_write
+from bot.storage import LazyDatabase
 from bot.storage.flags import raise_flag, unresolved_flag
 from bot.storage.photos import NewPhoto, Photo, add_photo, photo_for_message, record_consent
 from bot.storage.vocabulary import LEVEL_SEVERITY, FlagKind
@@ -30,8 +30,6 @@ PHOTO_FLAG_RULE = "channel_photo"
 # A photo moves the conversation up one triage level, from nothing to routine and from
 # routine to urgent; emergency ("call emergency services") stays for the red-flag rules.
 NEXT_LEVEL = {None: "routine", "routine": "urgent", "urgent": "urgent", "emergency": "emergency"}
-WRITE_ATTEMPTS = 6
-WRITE_BACKOFF_SECONDS = 0.05
 
 Fetch = Callable[[str], Awaitable[bytes]]
 T = TypeVar("T")
@@ -69,7 +67,7 @@ class PhotoIntake:
         self.store = MediaStore(media_dir)
         self.max_bytes = max_bytes
         self._texts = texts
-        self._factory = factory
+        self.db = LazyDatabase(lambda: database_url, factory)
 
     @property
     def texts(self) -> PhotoTexts:
@@ -78,20 +76,11 @@ class PhotoIntake:
             self._texts = load_photo_texts()
         return self._texts
 
-    def factory(self) -> sessionmaker:
-        """The session factory on our database, opened on first use."""
-        if self._factory is None:
-            self._factory = make_session_factory(make_engine(self.database_url))
-        return self._factory
-
-    def _write(self, work: Callable[[Session], T]) -> T:
-        return run_write(self.factory(), work, attempts=WRITE_ATTEMPTS, backoff_s=WRITE_BACKOFF_SECONDS)
-
     # -- storing -----------------------------------------------------------------------------
 
     def stored(self, channel: str, message_id: str) -> Optional[int]:
         """The id of the photo already stored for this message, if any."""
-        with self.factory().begin() as session:
+        with self.db.factory().begin() as session:
             photo = photo_for_message(session=session, channel=channel, message_id=message_id)
             return None if photo is None else int(photo.id)
 
@@ -116,7 +105,7 @@ class PhotoIntake:
             return int(photo.id), new
 
         try:
-            photo_id, new = self._write(write)
+            photo_id, new = self.db.write(write)
         except Exception:
             for name in names:
                 self.store.delete(name)
@@ -146,7 +135,7 @@ class PhotoIntake:
                 self._raise(session, message, photo)
             return consent_new
 
-        return self._write(write)
+        return self.db.write(write)
 
     def _raise(self, session: Session, message: PhotoMessage, photo: Photo) -> None:
         current = unresolved_flag(

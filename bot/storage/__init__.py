@@ -7,9 +7,10 @@ Callers own the transaction::
     with factory.begin() as session:
         raise_flag(session=session, ...)
 
-or, for a write that should survive a busy database, ``run_write(factory, work)``.
+or, for a write that should survive a busy database, ``run_write(factory, work)``;
+for an object built before the database need be reachable, ``LazyDatabase``.
 """
 
-from bot.storage.db import make_engine, make_session_factory, run_write, utcnow
+from bot.storage.db import LazyDatabase, make_engine, make_session_factory, run_write, utcnow
 
-__all__ = ["make_engine", "make_session_factory", "run_write", "utcnow"]
+__all__ = ["LazyDatabase", "make_engine", "make_session_factory", "run_write", "utcnow"]

@@ -163,6 +163,34 @@ def run_write(
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
+class LazyDatabase:
+    """Our database opened on first use, with writes retried while it is busy.
+
+    For long-lived objects built before the database need be reachable (channel connectors
+    are built when Rasa loads its credentials): the engine is made with the first message.
+    ``database_url`` is called then, so it may itself read the settings lazily.
+    """
+
+    # The channel inbox shares SQLite with Rasa's tracker store and the action server, and a
+    # patient is waiting: retry busy writes quickly and a few more times than the default.
+    ATTEMPTS = 6
+    BACKOFF_S = 0.05
+
+    def __init__(self, database_url: Callable[[], str], factory: Optional[sessionmaker] = None) -> None:
+        self._database_url = database_url
+        self._factory = factory
+
+    def factory(self) -> sessionmaker:
+        """Return the session factory, opening the database the first time."""
+        if self._factory is None:
+            self._factory = make_session_factory(make_engine(self._database_url()))
+        return self._factory
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in one transaction, retrying a busy database (see ``run_write``)."""
+        return run_write(self.factory(), work, attempts=self.ATTEMPTS, backoff_s=self.BACKOFF_S)
+
+
 def insert_unless_taken(session: Session, row: R, existing: Callable[[], Optional[R]]) -> Tuple[R, bool]:
     """Insert ``row`` in a savepoint; if a unique key says another writer was first, return theirs.
 
