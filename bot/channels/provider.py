@@ -35,6 +35,17 @@ def button_lines(text: str, titles: List[str]) -> str:
     return "\n".join([text, *(f"• {title}" for title in titles)])
 
 
+def provider_variables(channel: str, *keys: str, **suffixes: str) -> Dict[str, str]:
+    """Credential key -> ``AFTERCARE_<CHANNEL>_<KEY>``, or ``_<SUFFIX>`` where a key names it otherwise."""
+    prefix = f"AFTERCARE_{channel.upper()}_"
+    return {**{key: prefix + key.upper() for key in keys}, **{key: prefix + s for key, s in suffixes.items()}}
+
+
+def api_base_variable(channel: str, default: str) -> Dict[str, Tuple[str, str]]:
+    """The optional ``AFTERCARE_<CHANNEL>_API_BASE`` (tests point it at a local fake provider)."""
+    return {"api_base": (f"AFTERCARE_{channel.upper()}_API_BASE", default)}
+
+
 class ProviderInput(NamedInputChannel, metaclass=abc.ABCMeta):
     """A provider webhook at ``/webhooks/<CHANNEL>/webhook`` with durable, ordered, once-only handling."""
 

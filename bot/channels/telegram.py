@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import re
 from functools import cached_property
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional
 
 from sanic.request import Request
 
 from bot.channels.dispatch import Inbound
 from bot.channels.http import Delivery, RequestError, lower_headers, parse_json_object
 from bot.channels.messages import load_channel_texts
-from bot.channels.provider import ProviderInput, ProviderRequest
+from bot.channels.provider import ProviderInput, ProviderRequest, api_base_variable, provider_variables
 from bot.channels.security import secret_matches
 from bot.media.fetch import MediaFetchError, download, fetch_json
 from bot.media.settings import media_settings
@@ -132,13 +132,8 @@ class TelegramInput(ProviderInput):
     """Receive Telegram Bot API webhooks at ``/webhooks/telegram/webhook``."""
 
     CHANNEL = CHANNEL
-    REQUIRED: ClassVar[Mapping[str, str]] = {
-        "access_token": "AFTERCARE_TELEGRAM_TOKEN",
-        "secret_token": "AFTERCARE_TELEGRAM_SECRET_TOKEN",
-    }
-    OPTIONAL: ClassVar[Mapping[str, Tuple[str, str]]] = {
-        "api_base": ("AFTERCARE_TELEGRAM_API_BASE", DEFAULT_API_BASE)
-    }
+    REQUIRED = provider_variables(CHANNEL, access_token="TOKEN", secret_token="SECRET_TOKEN")
+    OPTIONAL = api_base_variable(CHANNEL, DEFAULT_API_BASE)
     MAX_TEXT = 4096
 
     @cached_property

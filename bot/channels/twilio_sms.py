@@ -9,7 +9,7 @@ API at a configurable base URL.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.dispatch import Inbound, StatusUpdate
 from bot.channels.http import Delivery, RequestError, lower_headers, read_body
-from bot.channels.provider import ProviderInput, ProviderRequest
+from bot.channels.provider import ProviderInput, ProviderRequest, api_base_variable, provider_variables
 from bot.media.fetch import MediaFetchError, download
 from bot.media.settings import media_settings
 
@@ -126,15 +126,8 @@ class TwilioInput(ProviderInput):
     """Receive Twilio messaging webhooks at ``/webhooks/twilio/webhook``, signed requests only."""
 
     CHANNEL = CHANNEL
-    REQUIRED: ClassVar[Mapping[str, str]] = {
-        "account_sid": "AFTERCARE_TWILIO_ACCOUNT_SID",
-        "auth_token": "AFTERCARE_TWILIO_AUTH_TOKEN",
-        "twilio_number": "AFTERCARE_TWILIO_NUMBER",
-    }
-    OPTIONAL: ClassVar[Mapping[str, Tuple[str, str]]] = {
-        "api_base": ("AFTERCARE_TWILIO_API_BASE", DEFAULT_API_BASE),
-        "public_url": (PUBLIC_URL, ""),
-    }
+    REQUIRED = provider_variables(CHANNEL, "account_sid", "auth_token", twilio_number="NUMBER")
+    OPTIONAL = {**api_base_variable(CHANNEL, DEFAULT_API_BASE), "public_url": (PUBLIC_URL, "")}
     MAX_TEXT = 1600
 
     def read(self, request: Request, body: bytes) -> List[Inbound]:

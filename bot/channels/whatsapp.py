@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.dispatch import Inbound, StatusUpdate
 from bot.channels.http import Delivery, RequestError, lower_headers, parse_json_object
-from bot.channels.provider import ProviderInput, ProviderRequest
+from bot.channels.provider import ProviderInput, ProviderRequest, api_base_variable, provider_variables
 from bot.channels.security import meta_signature_valid, secret_matches
 from bot.media.fetch import MediaFetchError, download, fetch_json
 from bot.media.settings import media_settings
@@ -187,15 +187,8 @@ class WhatsAppInput(ProviderInput):
     """Receive WhatsApp Cloud API webhooks at ``/webhooks/whatsapp/webhook``."""
 
     CHANNEL = CHANNEL
-    REQUIRED: ClassVar[Mapping[str, str]] = {
-        "verify_token": "AFTERCARE_WHATSAPP_VERIFY_TOKEN",
-        "app_secret": "AFTERCARE_WHATSAPP_APP_SECRET",
-        "access_token": "AFTERCARE_WHATSAPP_ACCESS_TOKEN",
-        "phone_number_id": "AFTERCARE_WHATSAPP_PHONE_NUMBER_ID",
-    }
-    OPTIONAL: ClassVar[Mapping[str, Tuple[str, str]]] = {
-        "api_base": ("AFTERCARE_WHATSAPP_API_BASE", DEFAULT_API_BASE)
-    }
+    REQUIRED = provider_variables(CHANNEL, "verify_token", "app_secret", "access_token", "phone_number_id")
+    OPTIONAL = api_base_variable(CHANNEL, DEFAULT_API_BASE)
     MAX_TEXT = 4096
 
     def read(self, request: Request, body: bytes) -> List[Inbound]:

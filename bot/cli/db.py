@@ -6,21 +6,22 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from bot.cli.common import command, command_group
 from bot.storage import make_engine, migrate
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``db`` subcommands."""
-    parser = subparsers.add_parser("db", help="database schema migrations")
-    commands = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    upgrade = commands.add_parser("upgrade", help="bring the schema to the newest revision (safe to repeat)")
+    commands = command_group(subparsers, "db", "database schema migrations")
+    upgrade = command(
+        commands, "upgrade", "bring the schema to the newest revision (safe to repeat)", _upgrade
+    )
     upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
-    upgrade.set_defaults(func=_upgrade)
-    current = commands.add_parser("current", help="print the revision the database is at")
-    current.set_defaults(func=_current)
-    revision = commands.add_parser("revision", help="autogenerate a new migration from bot/storage/models.py")
+    command(commands, "current", "print the revision the database is at", _current)
+    revision = command(
+        commands, "revision", "autogenerate a new migration from bot/storage/models.py", _revision
+    )
     revision.add_argument("-m", "--message", required=True, help="what the migration changes")
-    revision.set_defaults(func=_revision)
 
 
 def _upgrade(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import argparse
 from datetime import timedelta
 from typing import List, Optional
 
-from bot.cli.common import database
+from bot.cli.common import command, command_group, database
 from bot.storage.db import utcnow
 from bot.storage.flag_report import RuleFigures, rule_figures
 from bot.storage.retention import parse_period
@@ -20,11 +20,9 @@ HEADERS = ("rule", "flags", "true", "false", "unjudged", "false %", "acknowledge
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``report`` subcommand group."""
-    parser = subparsers.add_parser("report", help="reports on flags and how staff handled them")
-    reports = parser.add_subparsers(dest="report", metavar="REPORT", required=True)
-    flags = reports.add_parser("flags", help="per rule: true/false alarms, median time to acknowledge")
+    reports = command_group(subparsers, "report", "reports on flags and how staff handled them", "REPORT")
+    flags = command(reports, "flags", "per rule: true/false alarms, median time to acknowledge", _flags)
     flags.add_argument("--since", default="30d", help="how far back, e.g. 30d or 12w (default 30d)")
-    flags.set_defaults(func=_flags)
 
 
 def format_wait(wait: Optional[timedelta]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli.common import cli_actor, database
+from bot.cli.common import cli_actor, command, command_group, database
 from bot.secrets_store import configured_secrets, describe_secrets, pinned_by, rotate_secret, secret_names
 from bot.storage import audit
 
@@ -25,13 +25,10 @@ TAKES_EFFECT = {
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``secrets`` subcommands."""
-    parser = subparsers.add_parser("secrets", help="list or rotate signing keys and tokens")
-    commands = parser.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)
-    listing = commands.add_parser("list", help="show where each key comes from (never its value)")
-    listing.set_defaults(func=_list)
-    rotate = commands.add_parser("rotate", help="replace a generated key with a new random one")
+    commands = command_group(subparsers, "secrets", "list or rotate signing keys and tokens")
+    command(commands, "list", "show where each key comes from (never its value)", _list)
+    rotate = command(commands, "rotate", "replace a generated key with a new random one", _rotate)
     rotate.add_argument("name", choices=secret_names())
-    rotate.set_defaults(func=_rotate)
 
 
 def _list(args: argparse.Namespace) -> int:
