@@ -13,12 +13,12 @@ import secrets
 from datetime import datetime
 from typing import List, Optional, Tuple
 
-from sqlalchemy import Column, ForeignKey, Integer, String, select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
+from bot.storage import columns
 from bot.storage.db import utcnow
 from bot.storage.models import Base, StaffUser
-from bot.storage.types import UTCDateTime
 
 TOKEN_PREFIX = "aft_"
 HINT_LENGTH = 10
@@ -29,16 +29,14 @@ class ApiToken(Base):
 
     __tablename__ = "aftercare_api_tokens"
 
-    id = Column(Integer, primary_key=True)
-    staff_id = Column(
-        Integer, ForeignKey("aftercare_staff.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    token_hash = Column(String(64), nullable=False, unique=True)
+    id = columns.primary_id()
+    staff_id = columns.parent_id("aftercare_staff.id")
+    token_hash = columns.required(String(64), unique=True)
     # The first characters, so staff can tell their tokens apart in a listing.
-    hint = Column(String(16), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    last_used_at = Column(UTCDateTime, nullable=True)
-    revoked_at = Column(UTCDateTime, nullable=True)
+    hint = columns.required(String(16))
+    created_at = columns.utc_now()
+    last_used_at = columns.utc_time()
+    revoked_at = columns.utc_time()
 
 
 def _digest(token: str) -> str:

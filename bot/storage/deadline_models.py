@@ -6,9 +6,9 @@ Logic lives in ``bot.deadlines`` (clock and alerts) and ``bot.storage.contacts``
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, UniqueConstraint
 
-from bot.storage.db import utcnow
+from bot.storage import columns
 from bot.storage.models import Base
 from bot.storage.types import UTCDateTime
 from bot.storage.vocabulary import ALARMS, ALERT_CHANNELS, ALERT_PENDING, ALERT_STATUSES, sql_in
@@ -30,18 +30,16 @@ class FlagDeadline(Base):
 
     __tablename__ = "aftercare_flag_deadlines"
 
-    id = Column(Integer, primary_key=True)
-    flag_id = Column(
-        Integer, ForeignKey("aftercare_flags.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    level = Column(String(16), nullable=False)
-    status = Column(String(16), nullable=False, default=DEADLINE_RUNNING)
-    started_at = Column(UTCDateTime, nullable=False)
-    next_due_at = Column(UTCDateTime, nullable=False)
-    steps_done = Column(Integer, nullable=False, default=0)
-    fallback_queued_at = Column(UTCDateTime, nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id = columns.primary_id()
+    flag_id = columns.parent_id("aftercare_flags.id")
+    level = columns.required(String(16))
+    status = columns.status(DEADLINE_RUNNING)
+    started_at = columns.required(UTCDateTime)
+    next_due_at = columns.required(UTCDateTime)
+    steps_done = columns.counter()
+    fallback_queued_at = columns.utc_time()
+    created_at = columns.utc_now()
+    updated_at = columns.utc_now()
 
     __table_args__ = (
         UniqueConstraint("flag_id", "level", name="uq_aftercare_flag_deadlines_flag_level"),
@@ -55,28 +53,24 @@ class EscalationAlert(Base):
 
     __tablename__ = "aftercare_escalation_alerts"
 
-    id = Column(Integer, primary_key=True)
-    flag_id = Column(
-        Integer, ForeignKey("aftercare_flags.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    deadline_id = Column(
-        Integer, ForeignKey("aftercare_flag_deadlines.id", ondelete="CASCADE"), nullable=False
-    )
-    step = Column(Integer, nullable=False)
-    level = Column(String(16), nullable=False)
-    priority = Column(String(8), nullable=False)
-    recipient_name = Column(String(128), nullable=False)
-    channel = Column(String(16), nullable=False)
-    address = Column(Text, nullable=False)
-    out_of_hours = Column(Integer, nullable=False, default=0)
-    status = Column(String(16), nullable=False, default=ALERT_PENDING)
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id = columns.primary_id()
+    flag_id = columns.parent_id("aftercare_flags.id")
+    deadline_id = columns.parent_id("aftercare_flag_deadlines.id", index=False)
+    step = columns.required(Integer)
+    level = columns.required(String(16))
+    priority = columns.required(String(8))
+    recipient_name = columns.required(String(128))
+    channel = columns.required(String(16))
+    address = columns.required(Text)
+    out_of_hours = columns.counter()
+    status = columns.status(ALERT_PENDING)
+    attempts = columns.counter()
+    next_attempt_at = columns.utc_now()
     # A worker that took the row for sending holds it until then (a crashed one lets it go).
-    claimed_until = Column(UTCDateTime, nullable=True)
-    last_error = Column(Text, nullable=True)
-    delivered_at = Column(UTCDateTime, nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    claimed_until = columns.utc_time()
+    last_error = columns.optional(Text)
+    delivered_at = columns.utc_time()
+    created_at = columns.utc_now()
 
     __table_args__ = (
         UniqueConstraint("deadline_id", "step", name="uq_aftercare_escalation_alerts_step"),
@@ -92,11 +86,11 @@ class PatientContact(Base):
 
     __tablename__ = "aftercare_patient_contacts"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, unique=True)
-    kind = Column(String(8), nullable=False)
-    value = Column(String(255), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    id = columns.primary_id()
+    conversation_id = columns.conversation_id(unique=True)
+    kind = columns.required(String(8))
+    value = columns.required(String(255))
+    created_at = columns.utc_now()
+    updated_at = columns.utc_now(index=True)
 
     __table_args__ = (CheckConstraint(sql_in("kind", CONTACT_KINDS), name="kind"),)

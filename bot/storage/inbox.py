@@ -17,24 +17,12 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple
 
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    delete,
-    func,
-    select,
-)
+from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint, delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.storage import columns
 from bot.storage.db import insert_unless_taken, utcnow
 from bot.storage.models import Base
-from bot.storage.types import UTCDateTime
 from bot.storage.vocabulary import sql_in
 
 if TYPE_CHECKING:
@@ -60,17 +48,17 @@ class InboxEntry(Base):
 
     __tablename__ = "aftercare_channel_inbox"
 
-    id = Column(Integer, primary_key=True)
-    channel = Column(String(32), nullable=False)
-    message_id = Column(String(255), nullable=False)
-    conversation_id = Column(String(255), nullable=False)
-    payload = Column(Text, nullable=False)
-    status = Column(String(16), nullable=False, default=INBOX_PENDING)
-    attempts = Column(Integer, nullable=False, default=0)
-    result = Column(Text, nullable=True)
-    last_error = Column(String(200), nullable=True)
-    received_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    processed_at = Column(UTCDateTime, nullable=True)
+    id = columns.primary_id()
+    channel = columns.required(String(32))
+    message_id = columns.required(String(255))
+    conversation_id = columns.conversation_id()
+    payload = columns.required(Text)
+    status = columns.status(INBOX_PENDING)
+    attempts = columns.counter()
+    result = columns.optional(Text)
+    last_error = columns.optional(String(200))
+    received_at = columns.utc_now(index=True)
+    processed_at = columns.utc_time()
 
     __table_args__ = (
         UniqueConstraint("channel", "message_id", name="uq_aftercare_channel_inbox_message"),
@@ -94,19 +82,17 @@ class OutboxMessage(Base):
 
     __tablename__ = "aftercare_channel_outbox"
 
-    id = Column(Integer, primary_key=True)
-    channel = Column(String(32), nullable=False)
-    idempotency_key = Column(String(320), nullable=False, unique=True)
-    inbox_id = Column(
-        Integer, ForeignKey("aftercare_channel_inbox.id", ondelete="CASCADE"), nullable=True, index=True
-    )
-    request = Column(Text, nullable=False)
-    status = Column(String(16), nullable=False, default=SEND_PENDING)
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    last_error = Column(String(200), nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    sent_at = Column(UTCDateTime, nullable=True)
+    id = columns.primary_id()
+    channel = columns.required(String(32))
+    idempotency_key = columns.required(String(320), unique=True)
+    inbox_id = columns.parent_id("aftercare_channel_inbox.id", nullable=True)
+    request = columns.required(Text)
+    status = columns.status(SEND_PENDING)
+    attempts = columns.counter()
+    next_attempt_at = columns.utc_now()
+    last_error = columns.optional(String(200))
+    created_at = columns.utc_now(index=True)
+    sent_at = columns.utc_time()
 
     __table_args__ = (
         CheckConstraint(sql_in("status", SEND_STATUSES), name="status"),

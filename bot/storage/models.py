@@ -9,25 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict
 
-from sqlalchemy import (
-    DDL,
-    Boolean,
-    CheckConstraint,
-    Column,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    event,
-    text,
-)
+from sqlalchemy import DDL, Boolean, CheckConstraint, Index, MetaData, String, Text, event, text
 from sqlalchemy.orm import DeclarativeMeta, Mapper, registry
 
-from bot.storage import append_only
-from bot.storage.db import utcnow
-from bot.storage.types import UTCDateTime
+from bot.storage import append_only, columns
 from bot.storage.vocabulary import (
     ALERT_CHANNELS,
     ALERT_EVENTS,
@@ -65,14 +50,14 @@ class Base(metaclass=DeclarativeMeta):
 class FlagDetails:
     """What a flag is about: shared by the flag and the flag still owed for a message."""
 
-    channel = Column(String(64), nullable=False)
-    channel_user_id = Column(String(255), nullable=True)
-    level = Column(String(16), nullable=False)
-    kind = Column(String(16), nullable=False)
-    reason = Column(Text, nullable=False)
-    rule = Column(String(128), nullable=False)
-    matched_text = Column(Text, nullable=False)
-    message = Column(Text, nullable=False)
+    channel = columns.required(String(64))
+    channel_user_id = columns.optional(String(255))
+    level = columns.required(String(16))
+    kind = columns.required(String(16))
+    reason = columns.required(Text)
+    rule = columns.required(String(128))
+    matched_text = columns.required(Text)
+    message = columns.required(Text)
 
     def details(self) -> Dict[str, Any]:
         """Return these columns by name: what ``raise_flag`` needs to write the same flag."""
@@ -80,7 +65,14 @@ class FlagDetails:
 
 
 FLAG_DETAIL_COLUMNS = (
-    "channel", "channel_user_id", "level", "kind", "reason", "rule", "matched_text", "message"
+    "channel",
+    "channel_user_id",
+    "level",
+    "kind",
+    "reason",
+    "rule",
+    "matched_text",
+    "message",
 )
 
 
@@ -89,21 +81,21 @@ class Flag(FlagDetails, Base):
 
     __tablename__ = "aftercare_flags"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    status = Column(String(16), nullable=False, default=STATUS_OPEN)
-    outcome = Column(String(32), nullable=True)
+    id = columns.primary_id()
+    conversation_id = columns.conversation_id(index=True)
+    status = columns.status(STATUS_OPEN)
+    outcome = columns.optional(String(32))
     # Staff's verdict on resolving: was the rule right (true_alarm) or not (false_alarm)? Checked
     # in code (flags.alarm_for): a CHECK would need a table rebuild on SQLite (migration 0006).
-    alarm = Column(String(16), nullable=True)
-    note = Column(Text, nullable=True)
-    assignee = Column(String(64), nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    acknowledged_by = Column(String(64), nullable=True)
-    acknowledged_at = Column(UTCDateTime, nullable=True)
-    resolved_by = Column(String(64), nullable=True)
-    resolved_at = Column(UTCDateTime, nullable=True)
+    alarm = columns.optional(String(16))
+    note = columns.optional(Text)
+    assignee = columns.optional(String(64))
+    created_at = columns.utc_now(index=True)
+    updated_at = columns.utc_now()
+    acknowledged_by = columns.optional(String(64))
+    acknowledged_at = columns.utc_time()
+    resolved_by = columns.optional(String(64))
+    resolved_at = columns.utc_time()
 
     __table_args__ = (
         CheckConstraint(sql_in("level", FLAG_LEVELS), name="level"),
@@ -131,15 +123,15 @@ class StaffUser(Base):
 
     __tablename__ = "aftercare_staff"
 
-    id = Column(Integer, primary_key=True)
-    username = Column(String(64), nullable=False, unique=True)
-    password_hash = Column(String(255), nullable=False)
-    role = Column(String(16), nullable=False)
-    active = Column(Boolean, nullable=False, default=True)
-    failed_logins = Column(Integer, nullable=False, default=0)
-    locked_until = Column(UTCDateTime, nullable=True)
-    last_login_at = Column(UTCDateTime, nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id = columns.primary_id()
+    username = columns.required(String(64), unique=True)
+    password_hash = columns.required(String(255))
+    role = columns.required(String(16))
+    active = columns.required(Boolean, default=True)
+    failed_logins = columns.counter()
+    locked_until = columns.utc_time()
+    last_login_at = columns.utc_time()
+    created_at = columns.utc_now()
 
     __table_args__ = (CheckConstraint(sql_in("role", STAFF_ROLES), name="role"),)
 
@@ -156,13 +148,13 @@ class AuditEntry(Base):
 
     __tablename__ = "aftercare_audit_log"
 
-    id = Column(Integer, primary_key=True)
-    at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    actor = Column(String(64), nullable=False, index=True)
-    action = Column(String(64), nullable=False, index=True)
-    target = Column(String(255), nullable=True)
-    detail = Column(Text, nullable=True)
-    ip = Column(String(64), nullable=True)
+    id = columns.primary_id()
+    at = columns.utc_now(index=True)
+    actor = columns.required(String(64), index=True)
+    action = columns.required(String(64), index=True)
+    target = columns.optional(String(255))
+    detail = columns.optional(Text)
+    ip = columns.optional(String(64))
 
 
 class AlertOutbox(Base):
@@ -174,19 +166,17 @@ class AlertOutbox(Base):
 
     __tablename__ = "aftercare_alert_outbox"
 
-    id = Column(Integer, primary_key=True)
-    flag_id = Column(
-        Integer, ForeignKey("aftercare_flags.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    channel = Column(String(16), nullable=False)
-    event = Column(String(16), nullable=False)
-    level = Column(String(16), nullable=False)
-    status = Column(String(16), nullable=False, default=ALERT_PENDING)
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    last_error = Column(Text, nullable=True)
-    delivered_at = Column(UTCDateTime, nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id = columns.primary_id()
+    flag_id = columns.parent_id("aftercare_flags.id")
+    channel = columns.required(String(16))
+    event = columns.required(String(16))
+    level = columns.required(String(16))
+    status = columns.status(ALERT_PENDING)
+    attempts = columns.counter()
+    next_attempt_at = columns.utc_now()
+    last_error = columns.optional(Text)
+    delivered_at = columns.utc_time()
+    created_at = columns.utc_now()
 
     __table_args__ = (
         CheckConstraint(sql_in("channel", ALERT_CHANNELS), name="channel"),

@@ -17,23 +17,12 @@ import json
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    delete,
-    func,
-    select,
-)
+from sqlalchemy import CheckConstraint, Index, String, Text, delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.storage import columns
 from bot.storage.db import insert_unless_taken, utcnow
 from bot.storage.models import Base
-from bot.storage.types import UTCDateTime
 from bot.storage.vocabulary import sql_in
 
 KIND_STAFF = "staff"
@@ -64,25 +53,25 @@ class OutboundMessage(Base):
 
     __tablename__ = "aftercare_outbound"
 
-    id = Column(Integer, primary_key=True)
-    key = Column(String(255), nullable=False, unique=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    channel = Column(String(32), nullable=False)
-    kind = Column(String(16), nullable=False)
-    author = Column(String(64), nullable=True)
-    text = Column(Text, nullable=False)
-    buttons = Column(Text, nullable=False, default="[]")
-    template = Column(Text, nullable=True)
-    status = Column(String(16), nullable=False, default=STATUS_QUEUED)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id = columns.primary_id()
+    key = columns.required(String(255), unique=True)
+    conversation_id = columns.conversation_id(index=True)
+    channel = columns.required(String(32))
+    kind = columns.required(String(16))
+    author = columns.optional(String(64))
+    text = columns.required(Text)
+    buttons = columns.required(Text, default="[]")
+    template = columns.optional(Text)
+    status = columns.status(STATUS_QUEUED)
+    created_at = columns.utc_now()
     # When its provider calls were queued in the channel outbox (None: not yet).
-    rendered_at = Column(UTCDateTime, nullable=True)
+    rendered_at = columns.utc_time()
     # When a template went out instead, because the channel's reply window was closed;
     # the message itself follows once the patient writes again.
-    held_since = Column(UTCDateTime, nullable=True)
-    sent_at = Column(UTCDateTime, nullable=True)
-    delivered_at = Column(UTCDateTime, nullable=True)
-    last_error = Column(String(200), nullable=True)
+    held_since = columns.utc_time()
+    sent_at = columns.utc_time()
+    delivered_at = columns.utc_time()
+    last_error = columns.optional(String(200))
 
     __table_args__ = (
         CheckConstraint(sql_in("kind", OUTBOUND_KINDS), name="kind"),
@@ -111,13 +100,11 @@ class OutboundReceipt(Base):
 
     __tablename__ = "aftercare_outbound_receipts"
 
-    id = Column(Integer, primary_key=True)
-    channel = Column(String(32), nullable=False)
-    provider_message_id = Column(String(255), nullable=False)
-    outbound_id = Column(
-        Integer, ForeignKey("aftercare_outbound.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id = columns.primary_id()
+    channel = columns.required(String(32))
+    provider_message_id = columns.required(String(255))
+    outbound_id = columns.parent_id("aftercare_outbound.id")
+    created_at = columns.utc_now()
 
     __table_args__ = (
         Index("uq_aftercare_outbound_receipts_provider", "channel", "provider_message_id", unique=True),

@@ -6,11 +6,10 @@ an import cycle through ``bot.storage.flags``.
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 
-from bot.storage.db import utcnow
+from bot.storage import columns
 from bot.storage.models import AlertOutbox, Base, FlagDetails
-from bot.storage.types import UTCDateTime
 from bot.storage.vocabulary import FLAG_KINDS, sql_in
 
 OWED = "owed"
@@ -25,14 +24,14 @@ class OwedFlag(FlagDetails, Base):
 
     __tablename__ = "aftercare_owed_flags"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False)
-    turn_key = Column(String(128), nullable=False)
-    status = Column(String(16), nullable=False, default=OWED)
-    flag_id = Column(Integer, ForeignKey("aftercare_flags.id", ondelete="CASCADE"), nullable=True, index=True)
-    settled_by = Column(String(16), nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    settled_at = Column(UTCDateTime, nullable=True)
+    id = columns.primary_id()
+    conversation_id = columns.conversation_id()
+    turn_key = columns.required(String(128))
+    status = columns.status(OWED)
+    flag_id = columns.parent_id("aftercare_flags.id", nullable=True)
+    settled_by = columns.optional(String(16))
+    created_at = columns.utc_now()
+    settled_at = columns.utc_time()
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "turn_key", "kind", name="uq_aftercare_owed_flags_turn"),

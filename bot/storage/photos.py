@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Optional, Sequence
 
-from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, delete, select
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Session
 
+from bot.storage import columns
 from bot.storage.db import insert_unless_taken, utcnow
 from bot.storage.models import Base
-from bot.storage.types import UTCDateTime
 
 
 class Photo(Base):
@@ -24,19 +24,19 @@ class Photo(Base):
 
     __tablename__ = "aftercare_photos"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    channel = Column(String(32), nullable=False)
-    message_id = Column(String(255), nullable=False)
-    file_name = Column(String(64), nullable=False)
-    thumbnail_name = Column(String(64), nullable=False)
-    content_type = Column(String(64), nullable=False)
-    size_bytes = Column(Integer, nullable=False)
-    width = Column(Integer, nullable=False)
-    height = Column(Integer, nullable=False)
+    id = columns.primary_id()
+    conversation_id = columns.conversation_id(index=True)
+    channel = columns.required(String(32))
+    message_id = columns.required(String(255))
+    file_name = columns.required(String(64))
+    thumbnail_name = columns.required(String(64))
+    content_type = columns.required(String(64))
+    size_bytes = columns.required(Integer)
+    width = columns.required(Integer)
+    height = columns.required(Integer)
     # Set in the transaction that raised the conversation's flag, so a replay raises it once.
-    flagged = Column(Boolean, nullable=False, default=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    flagged = columns.required(Boolean, default=False)
+    created_at = columns.utc_now(index=True)
 
     __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_aftercare_photos_message"),)
 
@@ -46,11 +46,11 @@ class PhotoConsent(Base):
 
     __tablename__ = "aftercare_photo_consents"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, unique=True)
-    how = Column(String(32), nullable=False)
-    consent_text = Column(String(2000), nullable=False)
-    given_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id = columns.primary_id()
+    conversation_id = columns.conversation_id(unique=True)
+    how = columns.required(String(32))
+    consent_text = columns.required(String(2000))
+    given_at = columns.utc_now()
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, List, Optional
 
-from sqlalchemy import Column, Float, Integer, String, Text, UniqueConstraint, delete, select
+from sqlalchemy import Float, Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.storage import columns
 from bot.storage.db import utcnow
 from bot.storage.models import Base
-from bot.storage.types import UTCDateTime
 
 
 class QuarantinedEvent(Base):
@@ -26,14 +26,14 @@ class QuarantinedEvent(Base):
 
     __tablename__ = "aftercare_quarantined_events"
 
-    id = Column(Integer, primary_key=True)
-    sender_id = Column(String(255), nullable=False, index=True)
-    event_id = Column(Integer, nullable=False)
-    type_name = Column(String(255), nullable=True)
-    event_timestamp = Column(Float, nullable=True)
-    error = Column(String(128), nullable=False)
-    raw_data = Column(Text, nullable=True)
-    quarantined_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id = columns.primary_id()
+    sender_id = columns.required(String(255), index=True)
+    event_id = columns.required(Integer)
+    type_name = columns.optional(String(255))
+    event_timestamp = columns.optional(Float)
+    error = columns.required(String(128))
+    raw_data = columns.optional(Text)
+    quarantined_at = columns.utc_now()
 
     __table_args__ = (
         UniqueConstraint("sender_id", "event_id", name="uq_aftercare_quarantined_events_event"),

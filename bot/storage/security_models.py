@@ -6,9 +6,9 @@ check) always includes them.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Index, String, Text
 
-from bot.storage.db import utcnow
+from bot.storage import columns
 from bot.storage.models import Base
 from bot.storage.types import UTCDateTime
 
@@ -22,15 +22,13 @@ class StaffSession(Base):
 
     __tablename__ = "aftercare_staff_sessions"
 
-    id = Column(Integer, primary_key=True)
-    token_digest = Column(String(64), nullable=False, unique=True)
-    user_id = Column(
-        Integer, ForeignKey("aftercare_staff.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    expires_at = Column(UTCDateTime, nullable=False)
-    ended_at = Column(UTCDateTime, nullable=True)
-    end_reason = Column(String(32), nullable=True)
+    id = columns.primary_id()
+    token_digest = columns.required(String(64), unique=True)
+    user_id = columns.parent_id("aftercare_staff.id")
+    created_at = columns.utc_now()
+    expires_at = columns.required(UTCDateTime)
+    ended_at = columns.utc_time()
+    end_reason = columns.optional(String(32))
 
 
 class LoginThrottle(Base):
@@ -42,11 +40,11 @@ class LoginThrottle(Base):
 
     __tablename__ = "aftercare_login_throttle"
 
-    id = Column(Integer, primary_key=True)
-    key = Column(String(160), nullable=False, unique=True)
-    failures = Column(Integer, nullable=False, default=0)
-    last_failure_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    blocked_until = Column(UTCDateTime, nullable=True)
+    id = columns.primary_id()
+    key = columns.required(String(160), unique=True)
+    failures = columns.counter()
+    last_failure_at = columns.utc_now(index=True)
+    blocked_until = columns.utc_time()
 
 
 class SecurityAlert(Base):
@@ -54,18 +52,18 @@ class SecurityAlert(Base):
 
     __tablename__ = "aftercare_security_alerts"
 
-    id = Column(Integer, primary_key=True)
-    kind = Column(String(32), nullable=False)
-    subject = Column(String(64), nullable=False)
-    count = Column(Integer, nullable=False, default=0)
-    addresses = Column(String(255), nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    dismissed_by = Column(String(64), nullable=True)
-    dismissed_at = Column(UTCDateTime, nullable=True)
+    id = columns.primary_id()
+    kind = columns.required(String(32))
+    subject = columns.required(String(64))
+    count = columns.counter()
+    addresses = columns.optional(String(255))
+    created_at = columns.utc_now()
+    updated_at = columns.utc_now()
+    dismissed_by = columns.optional(String(64))
+    dismissed_at = columns.utc_time()
     # Delivery by email/webhook (``bot.alerts.security``), retried up to the alert retry limit.
-    notified_at = Column(UTCDateTime, nullable=True)
-    notify_attempts = Column(Integer, nullable=False, default=0)
-    notify_error = Column(Text, nullable=True)
+    notified_at = columns.utc_time()
+    notify_attempts = columns.counter()
+    notify_error = columns.optional(Text)
 
     __table_args__ = (Index("ix_aftercare_security_alerts_open", "kind", "subject", "dismissed_at"),)

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import List, Optional
 
-from sqlalchemy import Column, Index, Integer, String, select, text
+from sqlalchemy import Index, String, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage import columns
 from bot.storage.db import READ_ONLY, insert_unless_taken, make_engine, make_session_factory, utcnow
 from bot.storage.models import Base
-from bot.storage.types import UTCDateTime
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +35,14 @@ class Takeover(Base):
 
     __tablename__ = "aftercare_takeovers"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    staff = Column(String(64), nullable=False)
-    started_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    last_activity_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    ended_at = Column(UTCDateTime, nullable=True)
-    ended_by = Column(String(64), nullable=True)
-    end_reason = Column(String(16), nullable=True)
+    id = columns.primary_id()
+    conversation_id = columns.conversation_id(index=True)
+    staff = columns.required(String(64))
+    started_at = columns.utc_now()
+    last_activity_at = columns.utc_now()
+    ended_at = columns.utc_time()
+    ended_by = columns.optional(String(64))
+    end_reason = columns.optional(String(16))
 
     __table_args__ = (
         Index(
