@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -47,16 +47,20 @@ def flag_values(flag: Flag, level: str, dashboard_url: str) -> Dict[str, Any]:
     }
 
 
+def compose(prefix: str, values: Mapping[str, Any], fields: Mapping[str, Any]) -> AlertMessage:
+    """Render the ``<prefix>subject.txt`` and ``<prefix>body.txt`` templates with ``values``.
+
+    The webhook payload carries the text and, under ``aftercare``, the machine-readable ``fields``.
+    """
+    environment = _environment()
+    subject = environment.get_template(f"{prefix}subject.txt").render(values).strip()
+    text = environment.get_template(f"{prefix}body.txt").render(values).strip()
+    payload = {"text": f"{subject}\n{text}", "aftercare": dict(fields)}
+    return AlertMessage(subject=subject, text=text, payload=payload)
+
+
 def build_message(alert: AlertOutbox, flag: Flag, dashboard_url: str) -> AlertMessage:
     """Compose the alert for ``alert`` about ``flag``, linking to its page on the dashboard."""
     values = {"event": alert.event, **flag_values(flag, alert.level, dashboard_url)}
-    environment = _environment()
-    subject = environment.get_template("subject.txt").render(values).strip()
-    text = environment.get_template("body.txt").render(values).strip()
-    payload = {
-        "text": f"{subject}\n{text}",
-        "aftercare": {
-            key: values[key] for key in ("event", "level", "flag_id", "patient", "channel", "link")
-        },
-    }
-    return AlertMessage(subject=subject, text=text, payload=payload)
+    fields = {key: values[key] for key in ("event", "level", "flag_id", "patient", "channel", "link")}
+    return compose("", values, fields)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.alerts.message import AlertMessage, _environment, flag_values
+from bot.alerts.message import AlertMessage, compose, flag_values
 from bot.storage.deadline_models import EscalationAlert
 from bot.storage.models import Flag
 
@@ -22,19 +22,12 @@ def build_escalation_message(
         "target": target,
         "out_of_hours": bool(alert.out_of_hours),
     }
-    environment = _environment()
-    subject = environment.get_template("escalation_subject.txt").render(values).strip()
-    text = environment.get_template("escalation_body.txt").render(values).strip()
-    payload = {
-        "text": f"{subject}\n{text}",
-        "aftercare": {
-            "event": "deadline_missed",
-            "idempotency_key": f"escalation:{alert.id}",
-            **{
-                key: values[key]
-                for key in ("priority", "level", "flag_id", "patient", "channel", "step", "link")
-            },
-            "recipient": alert.recipient_name,
+    fields = {
+        "event": "deadline_missed",
+        "idempotency_key": f"escalation:{alert.id}",
+        **{
+            key: values[key] for key in ("priority", "level", "flag_id", "patient", "channel", "step", "link")
         },
+        "recipient": alert.recipient_name,
     }
-    return AlertMessage(subject=subject, text=text, payload=payload)
+    return compose("escalation_", values, fields)

@@ -34,7 +34,7 @@ from bot.alerts.senders import SENDERS
 from bot.deadlines.fallback import queue_fallback
 from bot.deadlines.message import build_escalation_message
 from bot.knowledge.deadline_policy import HIGH_PRIORITY_LEVELS, DeadlinePolicy, describe
-from bot.storage.db import utcnow
+from bot.storage.db import claim_rows, utcnow
 from bot.storage.deadline_models import (
     DEADLINE_DONE,
     DEADLINE_MET,
@@ -203,12 +203,12 @@ def _take_step(
 
 def escalate_due(session: Session, context: DeadlineContext, now: datetime, report: DeadlineReport) -> None:
     """Take one step of every running clock that is due (one step per clock per round)."""
-    due = (
-        select(FlagDeadline)
-        .where(FlagDeadline.status == DEADLINE_RUNNING, FlagDeadline.next_due_at <= now)
-        .order_by(FlagDeadline.next_due_at, FlagDeadline.id)
-        .limit(BATCH)
-        .with_for_update(skip_locked=True)
+    due = claim_rows(
+        FlagDeadline,
+        FlagDeadline.status == DEADLINE_RUNNING,
+        FlagDeadline.next_due_at <= now,
+        oldest_first=FlagDeadline.next_due_at,
+        limit=BATCH,
     )
     for clock in list(session.execute(due).scalars()):
         flag = session.get(Flag, clock.flag_id)
@@ -251,16 +251,13 @@ def _claim_alerts(
     """Lease due escalation alerts to this worker; skip those whose flag was taken care of."""
     jobs: List[_Job] = []
     with factory.begin() as session:
-        statement = (
-            select(EscalationAlert)
-            .where(
-                EscalationAlert.status == ALERT_PENDING,
-                EscalationAlert.next_attempt_at <= now,
-                (EscalationAlert.claimed_until.is_(None)) | (EscalationAlert.claimed_until <= now),
-            )
-            .order_by(EscalationAlert.next_attempt_at, EscalationAlert.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
+        statement = claim_rows(
+            EscalationAlert,
+            EscalationAlert.status == ALERT_PENDING,
+            EscalationAlert.next_attempt_at <= now,
+            (EscalationAlert.claimed_until.is_(None)) | (EscalationAlert.claimed_until <= now),
+            oldest_first=EscalationAlert.next_attempt_at,
+            limit=BATCH,
         )
         for alert in session.execute(statement).scalars():
             flag = session.get(Flag, alert.flag_id)

@@ -13,12 +13,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, Tuple, TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import Select
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +190,22 @@ class LazyDatabase:
     def write(self, work: Callable[[Session], T]) -> T:
         """Run ``work(session)`` in one transaction, retrying a busy database (see ``run_write``)."""
         return run_write(self.factory(), work, attempts=self.ATTEMPTS, backoff_s=self.BACKOFF_S)
+
+
+def claim_rows(model: Any, *conditions: Any, oldest_first: Any = None, limit: int) -> Select:
+    """Select up to ``limit`` rows of ``model`` that match, oldest first, locked for this transaction.
+
+    Rows another transaction holds are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+    SQLite has no row locks and serialises writers instead), so replicas never take the same
+    row. Ties (and rows without ``oldest_first``) go in the order they were inserted.
+    """
+    order = (model.id,) if oldest_first is None else (oldest_first, model.id)
+    return select(model).where(*conditions).order_by(*order).limit(limit).with_for_update(skip_locked=True)
+
+
+def any_row(session: Session, column: Any, *conditions: Any) -> bool:
+    """Whether any row matches (a cheap read of one ``column``, no row locks)."""
+    return session.execute(select(column).where(*conditions).limit(1)).first() is not None
 
 
 def insert_unless_taken(session: Session, row: R, existing: Callable[[], Optional[R]]) -> Tuple[R, bool]:

@@ -21,7 +21,7 @@ from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint, d
 from sqlalchemy.orm import Session
 
 from bot.storage import columns
-from bot.storage.db import insert_unless_taken, utcnow
+from bot.storage.db import any_row, claim_rows, insert_unless_taken, utcnow
 from bot.storage.models import Base
 from bot.storage.vocabulary import sql_in
 
@@ -272,32 +272,25 @@ def send_policy() -> RetryPolicy:
     return RetryPolicy(max_attempts=8, base_delay=timedelta(seconds=2), max_delay=timedelta(minutes=10))
 
 
+def _due(channel: str, now: Optional[datetime]) -> Tuple[Any, ...]:
+    return (
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == SEND_PENDING,
+        OutboxMessage.next_attempt_at <= (now or utcnow()),
+    )
+
+
 def due_requests(
     *, session: Session, channel: str, now: Optional[datetime] = None, limit: int = 50
 ) -> List[OutboxMessage]:
     """Return pending provider calls that are due, in the order they were queued."""
-    statement = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.channel == channel,
-            OutboxMessage.status == SEND_PENDING,
-            OutboxMessage.next_attempt_at <= (now or utcnow()),
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    statement = claim_rows(OutboxMessage, *_due(channel, now), limit=limit)
     return list(session.execute(statement).scalars())
 
 
 def has_due_requests(*, session: Session, channel: str, now: Optional[datetime] = None) -> bool:
     """Whether :func:`due_requests` would find anything (a cheap read, no row locks)."""
-    statement = select(OutboxMessage.id).where(
-        OutboxMessage.channel == channel,
-        OutboxMessage.status == SEND_PENDING,
-        OutboxMessage.next_attempt_at <= (now or utcnow()),
-    )
-    return session.execute(statement.limit(1)).first() is not None
+    return any_row(session, OutboxMessage.id, *_due(channel, now))
 
 
 def mark_sent(*, session: Session, message_id: int, now: Optional[datetime] = None) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import CheckConstraint, Index, String, Text, delete, func, selec
 from sqlalchemy.orm import Session
 
 from bot.storage import columns
-from bot.storage.db import insert_unless_taken, utcnow
+from bot.storage.db import any_row, claim_rows, insert_unless_taken, utcnow
 from bot.storage.models import Base
 from bot.storage.vocabulary import sql_in
 
@@ -176,40 +176,34 @@ def is_template_call(idempotency_key: str) -> bool:
     return idempotency_key.split(":")[2:3] == ["template"]
 
 
+def _waiting(channel: str) -> Tuple[Any, ...]:
+    return (
+        OutboundMessage.channel == channel,
+        OutboundMessage.status == STATUS_QUEUED,
+        OutboundMessage.rendered_at.is_(None),
+    )
+
+
 def waiting(*, session: Session, channel: str, limit: int = 100) -> List[OutboundMessage]:
     """Queued rows of ``channel`` whose provider calls are not queued yet, oldest first."""
-    statement = (
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.channel == channel,
-            OutboundMessage.status == STATUS_QUEUED,
-            OutboundMessage.rendered_at.is_(None),
-        )
-        .order_by(OutboundMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    statement = claim_rows(OutboundMessage, *_waiting(channel), limit=limit)
     return list(session.execute(statement).scalars())
 
 
 def has_waiting(*, session: Session, channel: str) -> bool:
     """Whether :func:`waiting` would find anything (a cheap read for an idle worker)."""
-    statement = select(OutboundMessage.id).where(
-        OutboundMessage.channel == channel,
-        OutboundMessage.status == STATUS_QUEUED,
-        OutboundMessage.rendered_at.is_(None),
-    )
-    return session.execute(statement.limit(1)).first() is not None
+    return any_row(session, OutboundMessage.id, *_waiting(channel))
 
 
 def template_pending(*, session: Session, conversation_id: str) -> bool:
     """Whether a window-opening template already went out and its messages still wait."""
-    statement = select(OutboundMessage.id).where(
+    return any_row(
+        session,
+        OutboundMessage.id,
         OutboundMessage.conversation_id == conversation_id,
         OutboundMessage.status == STATUS_QUEUED,
         OutboundMessage.held_since.is_not(None),
     )
-    return session.execute(statement.limit(1)).first() is not None
 
 
 def advance(

@@ -9,7 +9,7 @@ from typing import List, Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.storage.db import utcnow
+from bot.storage.db import claim_rows, utcnow
 from bot.storage.models import AlertOutbox, Flag
 from bot.storage.vocabulary import (
     ALERT_CHANNELS,
@@ -71,12 +71,12 @@ def enqueue_alerts(
 def due_alerts(*, session: Session, now: Optional[datetime] = None, limit: int = 50) -> List[AlertOutbox]:
     """Return pending alerts whose next attempt is due, oldest first."""
     now = now or utcnow()
-    statement = (
-        select(AlertOutbox)
-        .where(AlertOutbox.status == ALERT_PENDING, AlertOutbox.next_attempt_at <= now)
-        .order_by(AlertOutbox.next_attempt_at, AlertOutbox.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    statement = claim_rows(
+        AlertOutbox,
+        AlertOutbox.status == ALERT_PENDING,
+        AlertOutbox.next_attempt_at <= now,
+        oldest_first=AlertOutbox.next_attempt_at,
+        limit=limit,
     )
     return list(session.execute(statement).scalars())
 
