@@ -103,6 +103,12 @@
     return node;
   }
 
+  // Set several attributes (roles, ARIA states) of ``node`` at once; return it.
+  function attrs(node, values) {
+    Object.keys(values).forEach(function (name) { node.setAttribute(name, values[name]); });
+    return node;
+  }
+
   function label(name) { return (config && config.labels[name]) || ""; }
 
   function paragraphs(container, text) {
@@ -492,12 +498,10 @@
     // A polite log that announces additions only (not the whole history again), around a
     // real list (<li> needs an <ol>; role="log" is not allowed on one). It scrolls, so it
     // takes keyboard focus to be scrolled without a mouse.
-    var log = el("div", "acw-log");
-    log.setAttribute("role", "log");
-    log.setAttribute("aria-live", "polite");
-    log.setAttribute("aria-relevant", "additions");
-    log.setAttribute("aria-atomic", "false");
-    log.setAttribute("aria-label", label("title"));
+    var log = attrs(el("div", "acw-log"), {
+      role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-atomic": "false",
+      "aria-label": label("title")
+    });
     log.tabIndex = 0;
     var list = el("ol", "acw-list");
     log.appendChild(list);
@@ -505,17 +509,14 @@
     ui.list = list;
     panel.appendChild(log);
 
-    var typing = el("div", "acw-typing");
-    typing.setAttribute("role", "status");
+    var typing = attrs(el("div", "acw-typing"), {role: "status"});
     typing.appendChild(el("span", "acw-dots"));
     typing.appendChild(el("span", "acw-typing-text", label("typing")));
     typing.hidden = true;
     ui.typing = typing;
     panel.appendChild(typing);
 
-    var suggestions = el("div", "acw-suggestions");
-    suggestions.setAttribute("role", "group");
-    suggestions.setAttribute("aria-label", label("suggestions_label"));
+    var suggestions = attrs(el("div", "acw-suggestions"), {role: "group", "aria-label": label("suggestions_label")});
     config.suggestions.forEach(function (text) {
       var chip = el("button", "acw-chip", text);
       chip.type = "button";
@@ -526,9 +527,7 @@
     ui.suggestions = suggestions;
     panel.appendChild(suggestions);
 
-    var status = el("div", "acw-status");
-    status.setAttribute("role", "status");
-    status.setAttribute("aria-live", "polite");
+    var status = attrs(el("div", "acw-status"), {role: "status", "aria-live": "polite"});
     ui.status = status;
     panel.appendChild(status);
 
