@@ -139,17 +139,21 @@ class TriageReport:
     def to_dict(self) -> Dict[str, Any]:
         """Return the figures as a JSON-serialisable dict."""
         payload = asdict(self)
-        payload.update(
-            accuracy=self.accuracy,
-            red_flag_recall=self.red_flag_recall,
-            emergency_recall=self.emergency_recall,
-            over_triage=self.over_triage,
-            red_flag_recall_asked=self.red_flag_recall_asked,
-            emergency_recall_asked=self.emergency_recall_asked,
-            clarification_rate=self.clarification_rate,
-            passed=self.passed,
-        )
+        payload.update({name: getattr(self, name) for name in DERIVED_FIGURES})
         return payload
+
+
+# The properties of TriageReport that ``to_dict`` adds to its counted fields.
+DERIVED_FIGURES = (
+    "accuracy",
+    "red_flag_recall",
+    "emergency_recall",
+    "over_triage",
+    "red_flag_recall_asked",
+    "emergency_recall_asked",
+    "clarification_rate",
+    "passed",
+)
 
 
 def load_cases(path: Path) -> List[TriageCase]:
