@@ -203,13 +203,8 @@ def _take_step(
 
 def escalate_due(session: Session, context: DeadlineContext, now: datetime, report: DeadlineReport) -> None:
     """Take one step of every running clock that is due (one step per clock per round)."""
-    due = claim_rows(
-        FlagDeadline,
-        FlagDeadline.status == DEADLINE_RUNNING,
-        FlagDeadline.next_due_at <= now,
-        oldest_first=FlagDeadline.next_due_at,
-        limit=BATCH,
-    )
+    running = FlagDeadline.status == DEADLINE_RUNNING
+    due = claim_rows(FlagDeadline, running, due=FlagDeadline.next_due_at, now=now, limit=BATCH)
     for clock in list(session.execute(due).scalars()):
         flag = session.get(Flag, clock.flag_id)
         reason = _stop_reason(flag, clock)
@@ -254,9 +249,9 @@ def _claim_alerts(
         statement = claim_rows(
             EscalationAlert,
             EscalationAlert.status == ALERT_PENDING,
-            EscalationAlert.next_attempt_at <= now,
             (EscalationAlert.claimed_until.is_(None)) | (EscalationAlert.claimed_until <= now),
-            oldest_first=EscalationAlert.next_attempt_at,
+            due=EscalationAlert.next_attempt_at,
+            now=now,
             limit=BATCH,
         )
         for alert in session.execute(statement).scalars():

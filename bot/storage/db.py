@@ -192,14 +192,19 @@ class LazyDatabase:
         return run_write(self.factory(), work, attempts=self.ATTEMPTS, backoff_s=self.BACKOFF_S)
 
 
-def claim_rows(model: Any, *conditions: Any, oldest_first: Any = None, limit: int) -> Select:
-    """Select up to ``limit`` rows of ``model`` that match, oldest first, locked for this transaction.
+def claim_rows(
+    model: Any, *conditions: Any, limit: int, due: Any = None, now: Optional[datetime] = None
+) -> Select:
+    """Select up to ``limit`` rows of ``model`` that match, locked for this transaction.
 
-    Rows another transaction holds are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
-    SQLite has no row locks and serialises writers instead), so replicas never take the same
-    row. Ties (and rows without ``oldest_first``) go in the order they were inserted.
+    With ``due`` (a time column), only rows due by ``now``, the most overdue first; ties and
+    everything else go in the order they were inserted. Rows another transaction holds are
+    skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has no row locks and serialises
+    writers instead), so replicas never take the same row.
     """
-    order = (model.id,) if oldest_first is None else (oldest_first, model.id)
+    order: Tuple[Any, ...] = (model.id,)
+    if due is not None:
+        conditions, order = (*conditions, due <= (now or utcnow())), (due, *order)
     return select(model).where(*conditions).order_by(*order).limit(limit).with_for_update(skip_locked=True)
 
 

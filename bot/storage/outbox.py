@@ -70,14 +70,8 @@ def enqueue_alerts(
 
 def due_alerts(*, session: Session, now: Optional[datetime] = None, limit: int = 50) -> List[AlertOutbox]:
     """Return pending alerts whose next attempt is due, oldest first."""
-    now = now or utcnow()
-    statement = claim_rows(
-        AlertOutbox,
-        AlertOutbox.status == ALERT_PENDING,
-        AlertOutbox.next_attempt_at <= now,
-        oldest_first=AlertOutbox.next_attempt_at,
-        limit=limit,
-    )
+    pending = AlertOutbox.status == ALERT_PENDING
+    statement = claim_rows(AlertOutbox, pending, due=AlertOutbox.next_attempt_at, now=now, limit=limit)
     return list(session.execute(statement).scalars())
 
 
