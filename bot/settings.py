@@ -10,10 +10,10 @@ result down; each area reads its own typed section (``settings.alerts``, ``setti
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, Literal, Mapping, Optional, Tuple, cast, get_args
+from typing import Any, Callable, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, cast, get_args
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,72 +101,99 @@ class _Reader:
         return cast(Environment, value)
 
 
+# -- section fields that name their variable ---------------------------------------------------
+# A field declared with one of these carries its variable, default and bounds on one line;
+# ``_Section.read`` reads every such field (the default is written once, not again in a reader).
+
+_ReadField = Callable[[_Reader, str], Any]
+S = TypeVar("S", bound="_Section")
+
+
+def _from_env(variable: str, default: Any, read: _ReadField) -> Any:
+    return field(default=default, metadata={"variable": variable, "read": read})
+
+
+def env_text(variable: str, default: str = "") -> str:
+    """A text field (blank: ``default``)."""
+    return cast(str, _from_env(variable, default, lambda r, name: r.text(name, default)))
+
+
+def env_optional(variable: str) -> Optional[str]:
+    """A text field that may be unset (None)."""
+    return cast(Optional[str], _from_env(variable, None, lambda r, name: r.optional(name)))
+
+
+def env_flag(variable: str, default: bool = False) -> bool:
+    """A true/false field."""
+    return cast(bool, _from_env(variable, default, lambda r, name: r.flag(name, default)))
+
+
+def env_number(variable: str, default: int, *, minimum: int = 0) -> int:
+    """A whole-number field of at least ``minimum``."""
+    return cast(int, _from_env(variable, default, lambda r, name: r.number(name, default, minimum=minimum)))
+
+
+def env_port(variable: str) -> Optional[int]:
+    """A port that may be unset (unset or 0: None)."""
+    return cast(Optional[int], _from_env(variable, None, lambda r, name: r.number(name, 0) or None))
+
+
+def env_seconds(variable: str, default: float) -> float:
+    """A positive number of seconds."""
+    return cast(float, _from_env(variable, default, lambda r, name: r.seconds(name, default)))
+
+
+def env_words(variable: str, default: Tuple[str, ...] = ()) -> Tuple[str, ...]:
+    """A comma-separated list (empty: ``default``)."""
+    return cast(Tuple[str, ...], _from_env(variable, default, lambda r, name: r.words(name) or default))
+
+
+class _Section:
+    """A frozen settings section whose fields are declared with the ``env_*`` helpers above."""
+
+    @classmethod
+    def read(cls: Type[S], read: _Reader) -> S:
+        values = {
+            item.name: item.metadata["read"](read, item.metadata["variable"])
+            for item in fields(cast(Any, cls))
+            if "variable" in item.metadata
+        }
+        return cls(**values)
+
+
 @dataclass(frozen=True)
-class AlertSettings:
+class AlertSettings(_Section):
     """Where staff alerts go (e-mail, chat webhook) and how hard the worker tries."""
 
-    dashboard_url: Optional[str] = None
-    smtp_host: Optional[str] = None
-    smtp_port: Optional[int] = None
-    smtp_from: Optional[str] = None
-    recipients: Tuple[str, ...] = ()
-    smtp_user: Optional[str] = None
-    smtp_password: Optional[str] = None
-    smtp_starttls: bool = False
-    smtp_ssl: bool = False
-    webhook_url: Optional[str] = None
-    timeout_seconds: int = 10
-    poll_seconds: int = 15
-    max_attempts: int = 6
-    retry_seconds: int = 30
-
-    @classmethod
-    def read(cls, read: _Reader) -> AlertSettings:
-        return cls(
-            dashboard_url=read.optional("AFTERCARE_DASHBOARD_URL"),
-            smtp_host=read.optional("AFTERCARE_SMTP_HOST"),
-            smtp_port=read.number("AFTERCARE_SMTP_PORT", 0, minimum=0) or None,
-            smtp_from=read.optional("AFTERCARE_SMTP_FROM"),
-            recipients=read.words("AFTERCARE_ALERT_EMAILS"),
-            smtp_user=read.optional("AFTERCARE_SMTP_USER"),
-            smtp_password=read.optional("AFTERCARE_SMTP_PASSWORD"),
-            smtp_starttls=read.flag("AFTERCARE_SMTP_STARTTLS"),
-            smtp_ssl=read.flag("AFTERCARE_SMTP_SSL"),
-            webhook_url=read.optional("AFTERCARE_ALERT_WEBHOOK_URL"),
-            timeout_seconds=read.number("AFTERCARE_ALERT_TIMEOUT_SECONDS", 10, minimum=1),
-            poll_seconds=read.number("AFTERCARE_ALERT_POLL_SECONDS", 15, minimum=1),
-            max_attempts=read.number("AFTERCARE_ALERT_MAX_ATTEMPTS", 6, minimum=1),
-            retry_seconds=read.number("AFTERCARE_ALERT_RETRY_SECONDS", 30),
-        )
+    dashboard_url: Optional[str] = env_optional("AFTERCARE_DASHBOARD_URL")
+    smtp_host: Optional[str] = env_optional("AFTERCARE_SMTP_HOST")
+    smtp_port: Optional[int] = env_port("AFTERCARE_SMTP_PORT")
+    smtp_from: Optional[str] = env_optional("AFTERCARE_SMTP_FROM")
+    recipients: Tuple[str, ...] = env_words("AFTERCARE_ALERT_EMAILS")
+    smtp_user: Optional[str] = env_optional("AFTERCARE_SMTP_USER")
+    smtp_password: Optional[str] = env_optional("AFTERCARE_SMTP_PASSWORD")
+    smtp_starttls: bool = env_flag("AFTERCARE_SMTP_STARTTLS")
+    smtp_ssl: bool = env_flag("AFTERCARE_SMTP_SSL")
+    webhook_url: Optional[str] = env_optional("AFTERCARE_ALERT_WEBHOOK_URL")
+    timeout_seconds: int = env_number("AFTERCARE_ALERT_TIMEOUT_SECONDS", 10, minimum=1)
+    poll_seconds: int = env_number("AFTERCARE_ALERT_POLL_SECONDS", 15, minimum=1)
+    max_attempts: int = env_number("AFTERCARE_ALERT_MAX_ATTEMPTS", 6, minimum=1)
+    retry_seconds: int = env_number("AFTERCARE_ALERT_RETRY_SECONDS", 30)
 
 
 @dataclass(frozen=True)
-class DashboardSettings:
+class DashboardSettings(_Section):
     """How the staff dashboard behaves: cookies, sessions, login throttling, time zone, proxies."""
 
-    https: bool = False
-    session_hours: int = 8
-    login_free_failures: int = 3
-    login_delay_seconds: int = 2
-    login_max_delay_minutes: int = 15
-    login_address_free_failures: int = 20
-    login_alert_failures: int = 5
-    timezone: str = "UTC"
-    trusted_proxies: int = 0
-
-    @classmethod
-    def read(cls, read: _Reader) -> DashboardSettings:
-        return cls(
-            https=read.flag("AFTERCARE_DASHBOARD_HTTPS"),
-            session_hours=read.number("AFTERCARE_DASHBOARD_SESSION_HOURS", 8, minimum=1),
-            login_free_failures=read.number("AFTERCARE_LOGIN_FREE_FAILURES", 3),
-            login_delay_seconds=read.number("AFTERCARE_LOGIN_DELAY_SECONDS", 2),
-            login_max_delay_minutes=read.number("AFTERCARE_LOGIN_MAX_DELAY_MINUTES", 15),
-            login_address_free_failures=read.number("AFTERCARE_LOGIN_ADDRESS_FREE_FAILURES", 20),
-            login_alert_failures=read.number("AFTERCARE_LOGIN_ALERT_FAILURES", 5),
-            timezone=read.text("AFTERCARE_TIMEZONE", "UTC"),
-            trusted_proxies=read.number("AFTERCARE_DASHBOARD_TRUSTED_PROXIES", 0),
-        )
+    https: bool = env_flag("AFTERCARE_DASHBOARD_HTTPS")
+    session_hours: int = env_number("AFTERCARE_DASHBOARD_SESSION_HOURS", 8, minimum=1)
+    login_free_failures: int = env_number("AFTERCARE_LOGIN_FREE_FAILURES", 3)
+    login_delay_seconds: int = env_number("AFTERCARE_LOGIN_DELAY_SECONDS", 2)
+    login_max_delay_minutes: int = env_number("AFTERCARE_LOGIN_MAX_DELAY_MINUTES", 15)
+    login_address_free_failures: int = env_number("AFTERCARE_LOGIN_ADDRESS_FREE_FAILURES", 20)
+    login_alert_failures: int = env_number("AFTERCARE_LOGIN_ALERT_FAILURES", 5)
+    timezone: str = env_text("AFTERCARE_TIMEZONE", "UTC")
+    trusted_proxies: int = env_number("AFTERCARE_DASHBOARD_TRUSTED_PROXIES", 0)
 
 
 @dataclass(frozen=True)
@@ -202,25 +229,17 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
-class PerformanceSettings:
+class PerformanceSettings(_Section):
     """How the Rasa process schedules turns (see ``bot.launch.turn_gate``)."""
 
-    turns_in_flight: int = 4
-
-    @classmethod
-    def read(cls, read: _Reader) -> PerformanceSettings:
-        return cls(turns_in_flight=read.number("AFTERCARE_TURNS_IN_FLIGHT", 4, minimum=1))
+    turns_in_flight: int = env_number("AFTERCARE_TURNS_IN_FLIGHT", 4, minimum=1)
 
 
 @dataclass(frozen=True)
-class RetentionSettings:
+class RetentionSettings(_Section):
     """How long patient data is kept before ``aftercare purge`` deletes it."""
 
-    days: int = 180
-
-    @classmethod
-    def read(cls, read: _Reader) -> RetentionSettings:
-        return cls(days=read.number("AFTERCARE_RETENTION_DAYS", 180, minimum=1))
+    days: int = env_number("AFTERCARE_RETENTION_DAYS", 180, minimum=1)
 
 
 @dataclass(frozen=True)
@@ -242,39 +261,22 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
-class DeadlineSettings:
+class DeadlineSettings(_Section):
     """The response-time worker (targets and chain are clinic settings) and who may reveal contacts."""
 
-    enabled: bool = True
-    poll_seconds: float = 15.0
-    claim_seconds: int = 120
-    reveal_roles: Tuple[str, ...] = ("admin",)
-
-    @classmethod
-    def read(cls, read: _Reader) -> DeadlineSettings:
-        return cls(
-            enabled=read.flag("AFTERCARE_DEADLINES_ENABLED", True),
-            poll_seconds=read.seconds("AFTERCARE_DEADLINE_POLL_SECONDS", 15.0),
-            claim_seconds=read.number("AFTERCARE_DEADLINE_CLAIM_SECONDS", 120, minimum=10),
-            reveal_roles=read.words("AFTERCARE_REVEAL_ROLES") or ("admin",),
-        )
+    enabled: bool = env_flag("AFTERCARE_DEADLINES_ENABLED", True)
+    poll_seconds: float = env_seconds("AFTERCARE_DEADLINE_POLL_SECONDS", 15.0)
+    claim_seconds: int = env_number("AFTERCARE_DEADLINE_CLAIM_SECONDS", 120, minimum=10)
+    reveal_roles: Tuple[str, ...] = env_words("AFTERCARE_REVEAL_ROLES", ("admin",))
 
 
 @dataclass(frozen=True)
-class ClinicSettingsOverrides:
+class ClinicSettingsOverrides(_Section):
     """Single clinic fields a deployment pins without editing ``knowledge/clinic.yml``."""
 
-    clinic_name: Optional[str] = None
-    phone: Optional[str] = None
-    emergency_number: Optional[str] = None
-
-    @classmethod
-    def read(cls, read: _Reader) -> ClinicSettingsOverrides:
-        return cls(
-            clinic_name=read.optional("AFTERCARE_CLINIC_NAME"),
-            phone=read.optional("AFTERCARE_CLINIC_PHONE"),
-            emergency_number=read.optional("AFTERCARE_EMERGENCY_NUMBER"),
-        )
+    clinic_name: Optional[str] = env_optional("AFTERCARE_CLINIC_NAME")
+    phone: Optional[str] = env_optional("AFTERCARE_CLINIC_PHONE")
+    emergency_number: Optional[str] = env_optional("AFTERCARE_EMERGENCY_NUMBER")
 
     def as_fields(self) -> Dict[str, str]:
         """The pinned fields by their clinic.yml name."""
@@ -344,7 +346,7 @@ def _clock(value: str, name: str) -> str:
 
 
 @dataclass(frozen=True)
-class StaffReplySettings:
+class StaffReplySettings(_Section):
     """Staff replies and takeovers: the WhatsApp template for a closed reply window, the idle timeout.
 
     WhatsApp allows free text only within 24 hours of the patient's last message; later, only
@@ -352,17 +354,9 @@ class StaffReplySettings:
     open the conversation again; the staff reply follows once the patient answers.
     """
 
-    whatsapp_template: Optional[str] = None
-    whatsapp_template_language: str = "en"
-    takeover_idle_minutes: int = 30
-
-    @classmethod
-    def read(cls, read: _Reader) -> StaffReplySettings:
-        return cls(
-            whatsapp_template=read.optional("AFTERCARE_WHATSAPP_REPLY_TEMPLATE"),
-            whatsapp_template_language=read.text("AFTERCARE_WHATSAPP_REPLY_TEMPLATE_LANGUAGE", "en"),
-            takeover_idle_minutes=read.number("AFTERCARE_TAKEOVER_IDLE_MINUTES", 30, minimum=1),
-        )
+    whatsapp_template: Optional[str] = env_optional("AFTERCARE_WHATSAPP_REPLY_TEMPLATE")
+    whatsapp_template_language: str = env_text("AFTERCARE_WHATSAPP_REPLY_TEMPLATE_LANGUAGE", "en")
+    takeover_idle_minutes: int = env_number("AFTERCARE_TAKEOVER_IDLE_MINUTES", 30, minimum=1)
 
 
 @dataclass(frozen=True)
