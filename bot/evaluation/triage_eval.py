@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import yaml
 
+from bot.evaluation.common import share
 from bot.settings import Settings
 from bot.triage import Level, TriageResult, assess
 from bot.triage.clarify import decide
@@ -92,39 +93,39 @@ class TriageReport:
     @property
     def accuracy(self) -> float:
         """Return the share of cases whose level was predicted exactly."""
-        return self.correct / self.total if self.total else 1.0
+        return share(self.correct, self.total)
 
     @property
     def red_flag_recall(self) -> float:
         """Return the share of gold urgent/emergency cases predicted urgent or higher."""
-        return self.red_flag_caught / self.red_flag_total if self.red_flag_total else 1.0
+        return share(self.red_flag_caught, self.red_flag_total)
 
     @property
     def emergency_recall(self) -> float:
         """Return the share of gold emergency cases predicted emergency."""
-        return self.emergency_caught / self.emergency_total if self.emergency_total else 1.0
+        return share(self.emergency_caught, self.emergency_total)
 
     @property
     def over_triage(self) -> float:
         """Return the share of gold non-urgent cases predicted urgent or higher."""
-        return self.over_triaged / self.non_urgent_total if self.non_urgent_total else 0.0
+        return share(self.over_triaged, self.non_urgent_total, when_empty=0.0)
 
     @property
     def red_flag_recall_asked(self) -> float:
         """Return the share of gold red flags escalated by the rules or asked about."""
         caught = self.red_flag_caught + self.red_flag_clarified
-        return caught / self.red_flag_total if self.red_flag_total else 1.0
+        return share(caught, self.red_flag_total)
 
     @property
     def emergency_recall_asked(self) -> float:
         """Return the share of gold emergencies escalated as emergencies or asked about."""
         caught = self.emergency_caught + self.emergency_clarified
-        return caught / self.emergency_total if self.emergency_total else 1.0
+        return share(caught, self.emergency_total)
 
     @property
     def clarification_rate(self) -> float:
         """Return the share of gold non-urgent messages answered with the safety questions."""
-        return self.non_urgent_clarified / self.non_urgent_total if self.non_urgent_total else 0.0
+        return share(self.non_urgent_clarified, self.non_urgent_total, when_empty=0.0)
 
     @property
     def passed(self) -> bool:
