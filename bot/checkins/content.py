@@ -44,6 +44,8 @@ class CheckinContent:
     greeting: str
     closing: str
     days: Tuple[DayText, ...]
+    email_subject: str = ""
+    email_closing: str = ""
 
     def for_day(self, day: int) -> DayText:
         """The entry for ``day``: the one with the highest ``from_day`` not after it."""
@@ -63,6 +65,13 @@ class CheckinContent:
         parts["text"] = "\n\n".join(parts[name] for name in ("greeting", "normal", "watch_for", "closing"))
         parts["day"] = str(day)
         return CheckinText(parts["text"], parts, self.quick_replies)
+
+    def render_email(self, day: int, clinic: Mapping[str, str]) -> Tuple[str, str]:
+        """The day's check-in as an email (subject, text): the chat's closing becomes the email's."""
+        parts = self.render(day, clinic).parts
+        closing = self.email_closing.format(**clinic, day=day)
+        text = "\n\n".join([parts["greeting"], parts["normal"], parts["watch_for"], closing])
+        return self.email_subject.format(**clinic, day=day), text
 
 
 def _text(data: Mapping[str, Any], key: str, where: str) -> str:
@@ -96,6 +105,9 @@ def load_content(knowledge_dir: Path) -> CheckinContent:
         )
     if not days:
         raise ContentError(f"{path.name}: 'days' must hold at least one entry")
+    email = data.get("email")
+    if not isinstance(email, dict):
+        raise ContentError(f"{path.name}: 'email' must hold the email 'subject' and 'closing'")
     return CheckinContent(
         consent_version=_text(data, "consent_version", path.name),
         staff_consent_wording=_text(data, "staff_consent_wording", path.name),
@@ -103,4 +115,6 @@ def load_content(knowledge_dir: Path) -> CheckinContent:
         greeting=_text(data, "greeting", path.name),
         closing=_text(data, "closing", path.name),
         days=tuple(sorted(days, key=lambda entry: entry.from_day)),
+        email_subject=_text(email, "subject", f"{path.name}: email"),
+        email_closing=_text(email, "closing", f"{path.name}: email"),
     )
