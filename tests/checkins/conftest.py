@@ -13,6 +13,7 @@ from bot.checkins.content import CheckinContent, load_content
 from bot.knowledge.procedures import Procedures, load_procedures
 from bot.settings import PROJECT_ROOT, CheckinSettings
 from bot.storage import make_engine, make_session_factory, migrate
+from tests.alerts.conftest import smtp_server  # noqa: F401 - the real local SMTP receiver, for check-in emails
 
 
 @pytest.fixture
