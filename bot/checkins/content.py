@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Tuple
 
 import yaml
 
@@ -15,9 +15,8 @@ class ContentError(ValueError):
     """The check-in file is missing something the worker needs."""
 
 
-@dataclass(frozen=True)
-class DayText:
-    """What is normal from ``from_day`` on, and what the patient should tell us about."""
+class DayText(NamedTuple):
+    """What is normal from ``from_day`` on, what the patient should tell us about, and the sources."""
 
     from_day: int
     normal: str

@@ -21,6 +21,7 @@ from bot.channels.dispatch import Assistant, Inbound
 from bot.checkins import enrolment as enrolments
 from bot.checkins.content import CheckinContent
 from bot.checkins.delivery import EMAIL_CHANNEL, ContactSenders, EmailOutbox
+from bot.checkins.optout import set_opted_out
 from bot.checkins.service import email_sender
 from bot.checkins.worker import CheckinWorker
 from bot.knowledge.procedures import Procedures
@@ -115,20 +116,25 @@ def _email_settings(smtp: Dict[str, Any]) -> Settings:
     )
 
 
+def _emailing_worker(factory, london, content, procedures, smtp: Dict[str, Any]) -> CheckinWorker:  # type: ignore[no-untyped-def]
+    """A widget patient who left an email address, and a worker that emails through ``smtp``."""
+    _enrol_widget(factory, london, procedures, "email", EMAIL)
+    send = email_sender(_email_settings(smtp))
+    assert send is not None
+    return _worker(
+        factory, london, content, senders=ContactSenders(email=True), emails=EmailOutbox(factory, send)
+    )
+
+
 def test_a_widget_patients_email_gets_the_check_in_once_and_no_more_than_it(
     factory,
     london,
     content,
     procedures,
     smtp_server,
-    caplog: pytest.LogCaptureFixture,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    _enrol_widget(factory, london, procedures, "email", EMAIL)
-    send = email_sender(_email_settings(smtp_server))
-    assert send is not None
-    worker = _worker(
-        factory, london, content, senders=ContactSenders(email=True), emails=EmailOutbox(factory, send)
-    )
+    worker = _emailing_worker(factory, london, content, procedures, smtp_server)
     sink = smtp_server["sink"]
     smtp_server["sink"].refuse_next = 1  # the first attempt fails: retried, and logged without the address
     with caplog.at_level(logging.INFO):
@@ -159,14 +165,7 @@ def test_a_widget_patients_email_gets_the_check_in_once_and_no_more_than_it(
 def test_no_email_after_the_patient_said_stop_in_the_chat(
     factory, london, content, procedures, smtp_server
 ) -> None:
-    from bot.checkins.optout import set_opted_out
-
-    _enrol_widget(factory, london, procedures, "email", EMAIL)
-    send = email_sender(_email_settings(smtp_server))
-    assert send is not None
-    worker = _worker(
-        factory, london, content, senders=ContactSenders(email=True), emails=EmailOutbox(factory, send)
-    )
+    worker = _emailing_worker(factory, london, content, procedures, smtp_server)
     with factory.begin() as session:
         set_opted_out(session=session, conversation_id=WIDGET, opted_out=True, actor="patient", now=DAY1)
     assert worker.run_once(DAY1).sent == []

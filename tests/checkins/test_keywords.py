@@ -8,38 +8,21 @@ records what reached the turn (a bare keyword must not). The database is a real 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterator, Tuple
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.channels.dispatch import Assistant, Dispatcher, Inbound
 from bot.checkins.optout import Command, command_in, confirmations
-from bot.storage import inbox, make_engine, make_session_factory
+from bot.storage import inbox, make_session_factory
 from bot.storage.checkins import ContactPreference
-from bot.storage.migrate import upgrade
-from tests.channels.fake_providers import FakeProviders, sent_to
+from tests.channels.fake_providers import sent_to
 from tests.channels.test_dispatch import FakeRasa
 from tests.channels.test_outbound import PATIENTS, connector
 
 OPTED_OUT, _ = confirmations()[Command.STOP]
 OPTED_IN, _ = confirmations()[Command.START]
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeProviders]:
-    providers = FakeProviders().start()
-    yield providers
-    providers.stop()
-
-
-@pytest.fixture()
-def database(tmp_path) -> Iterator[Tuple[str, Any]]:
-    url = f"sqlite:///{tmp_path / 'aftercare.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    yield url, engine
-    engine.dispose()
 
 
 def _preference(engine: Any, conversation: str) -> Any:
@@ -80,8 +63,8 @@ def test_only_a_whole_message_that_is_a_listed_phrase_counts(text: str, command:
 
 
 @pytest.mark.parametrize("channel", ["whatsapp", "telegram", "twilio"])
-def test_a_bare_stop_opts_out_at_once_confirmed_once_without_a_turn(channel, fake, database) -> None:
-    url, engine = database
+def test_a_bare_stop_opts_out_at_once_confirmed_once_without_a_turn(channel, fake, engine) -> None:
+    url = str(engine.url)
     patient = PATIENTS[channel]
     conversation = f"{channel}:{patient}"
     rasa = FakeRasa()
@@ -104,8 +87,8 @@ def test_a_bare_stop_opts_out_at_once_confirmed_once_without_a_turn(channel, fak
     assert _preference(engine, conversation).opted_out is False
 
 
-def test_a_stop_with_more_in_it_goes_through_the_turn(fake, database) -> None:
-    url, engine = database
+def test_a_stop_with_more_in_it_goes_through_the_turn(fake, engine) -> None:
+    url = str(engine.url)
     rasa = FakeRasa()
     patient = "+447700900654"
     _accept(
@@ -117,8 +100,8 @@ def test_a_stop_with_more_in_it_goes_through_the_turn(fake, database) -> None:
     assert _preference(engine, f"twilio:{patient}") is None
 
 
-def test_the_same_row_handed_over_twice_is_recorded_and_confirmed_once(fake, database) -> None:
-    url, engine = database
+def test_the_same_row_handed_over_twice_is_recorded_and_confirmed_once(fake, engine) -> None:
+    url = str(engine.url)
     patient = "447700900321"  # not the number the other tests use with this module's fake
     dispatcher = connector("whatsapp", fake, url).dispatcher
     [(entry, _)] = dispatcher._record([Inbound("wamid.twice", patient, text="stop")])
@@ -135,8 +118,8 @@ def test_the_same_row_handed_over_twice_is_recorded_and_confirmed_once(fake, dat
     assert len(rows) == 1
 
 
-def test_the_widget_gets_the_confirmation_as_the_answer(database) -> None:
-    url, engine = database
+def test_the_widget_gets_the_confirmation_as_the_answer(engine) -> None:
+    url = str(engine.url)
     dispatcher = Dispatcher("widget", database_url=url)
     rasa = FakeRasa()
     answer = asyncio.run(

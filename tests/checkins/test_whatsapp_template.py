@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date, timedelta
-from typing import Any, Iterator, List
-
-import pytest
+from typing import Any, List, Tuple
 
 from bot.checkins import enrolment as enrolments
 from bot.checkins.worker import CheckinWorker
@@ -23,13 +21,6 @@ from tests.channels.test_outbound import connector, patient_wrote, queue, row
 from tests.checkins.test_worker import CLINIC, DAY1, ENROLLED_AT
 
 SENDER = "447700900555"
-
-
-@pytest.fixture()
-def fake() -> Iterator[FakeProviders]:
-    providers = FakeProviders().start()
-    yield providers
-    providers.stop()
 
 
 def _calls(fake: FakeProviders) -> List[Any]:
@@ -59,13 +50,19 @@ def _check_in_day_1(factory, content, procedures, parameters) -> int:  # type: i
         return int(checkin.id)
 
 
+def _sent_in_a_closed_window(fake, engine, factory, content, procedures, parameters) -> Tuple[str, int]:  # type: ignore[no-untyped-def]
+    """The patient last wrote 30 hours ago; day 1's check-in is queued and the dispatcher runs once."""
+    url = str(engine.url)
+    patient_wrote(engine, "whatsapp", SENDER, ago=timedelta(hours=30))
+    checkin = _check_in_day_1(factory, content, procedures, parameters)
+    asyncio.run(connector("whatsapp", fake, url).dispatcher.send_outbound())
+    return url, checkin
+
+
 def test_a_template_carrying_the_check_in_is_not_followed_by_the_plain_copy(
     fake, engine, factory, content, procedures
 ) -> None:
-    url = str(engine.url)
-    patient_wrote(engine, "whatsapp", SENDER, ago=timedelta(hours=30))
-    checkin = _check_in_day_1(factory, content, procedures, ("text",))
-    asyncio.run(connector("whatsapp", fake, url).dispatcher.send_outbound())
+    url, checkin = _sent_in_a_closed_window(fake, engine, factory, content, procedures, ("text",))
     [template] = _calls(fake)
     assert template.body["type"] == "template"
     [text] = template.body["template"]["components"][0]["parameters"]
@@ -87,10 +84,7 @@ def test_a_template_carrying_the_check_in_is_not_followed_by_the_plain_copy(
 def test_a_template_with_only_the_day_still_lets_the_check_in_follow(
     fake, engine, factory, content, procedures
 ) -> None:
-    url = str(engine.url)
-    patient_wrote(engine, "whatsapp", SENDER, ago=timedelta(hours=30))
-    checkin = _check_in_day_1(factory, content, procedures, ("day",))
-    asyncio.run(connector("whatsapp", fake, url).dispatcher.send_outbound())
+    url, checkin = _sent_in_a_closed_window(fake, engine, factory, content, procedures, ("day",))
     assert row(engine, checkin).status == outbound.STATUS_QUEUED
     patient_wrote(engine, "whatsapp", SENDER)
     asyncio.run(connector("whatsapp", fake, url).dispatcher.send_outbound())
