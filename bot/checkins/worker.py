@@ -3,9 +3,12 @@
 Each round looks for scheduled check-ins whose moment has come (``now`` is passed in, so tests
 move a clock instead of sleeping) and handles each in its own transaction: it claims the row
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's write lock otherwise), checks consent,
-opt-out and the enrolment's state, queues the message with the idempotency key
-``checkin:<row id>`` and marks the row sent, all at once. A crash before the commit leaves the
-row scheduled; after it, the row is sent and the outbound row exists; never both or neither.
+opt-out (where the enrolment lives and where the check-in goes) and the enrolment's state, queues
+the message with the idempotency key ``checkin:<row id>`` (for a widget patient who left a contact,
+to their SMS conversation, or with an email in the channel outbox: ``bot.checkins.delivery``) and
+marks the row sent, all at once. Each round then sends the due check-in emails. A crash before
+the commit leaves the row scheduled; after it, the row is sent and the outbound row exists;
+never both or neither.
 A check-in found more than the grace period late (the worker was down) is skipped with a log
 line naming only the row.
 """
