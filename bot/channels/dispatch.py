@@ -13,6 +13,10 @@ processes it in the background, one message at a time per conversation, in arriv
    deliver them are queued in the outbox, all in one transaction;
 4. the outbox worker makes those calls with retries.
 
+A message that is only STOP or START (``bot.checkins.optout``) skips step 1: the opt-out or
+opt-in is recorded with its confirmation when the entry is marked done, so a red flag never
+waits behind it and a longer message ("stop, my face is swelling") still gets its turn.
+
 A crash between any two steps loses nothing: pending entries are replayed (at start-up and
 every few seconds), and an entry whose turn Rasa already stored is completed from the
 stored turn instead of being processed again. A redelivered message is answered from the
