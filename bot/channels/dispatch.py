@@ -14,8 +14,8 @@ processes it in the background, one message at a time per conversation, in arriv
 4. the outbox worker makes those calls with retries.
 
 A message that is only STOP or START (``bot.checkins.optout``) skips step 1: the opt-out or
-opt-in is recorded with its confirmation when the entry is marked done, so a red flag never
-waits behind it and a longer message ("stop, my face is swelling") still gets its turn.
+opt-in is recorded in the transaction that marks the entry done with its confirmation. A longer
+message ("stop, my face is swelling") still gets its turn, so a warning sign in it is escalated.
 
 A crash between any two steps loses nothing: pending entries are replayed (at start-up and
 every few seconds), and an entry whose turn Rasa already stored is completed from the
