@@ -1,8 +1,10 @@
 """Check-in actions: offer check-ins after a treatment date, record consent, STOP and START.
 
 Thin adapters over ``bot.checkins.chat``. A database failure degrades only this feature: the
-offer is left out, and a yes or a STOP that cannot be stored gets the "cannot send you
-messages" answer or is logged, never an exception in the patient's turn.
+offer is left out, and a yes, a STOP or a START that cannot be stored gets a reply that says
+nothing was switched ("cannot send you messages", "please say it another way"), never an
+exception in the patient's turn. A bare STOP or START never reaches these actions on a patient
+channel: the channel worker answers it before the classifier (``bot.checkins.optout``).
 """
 
 from __future__ import annotations
@@ -64,9 +66,11 @@ def offer_events(
 
 
 class _CheckinAction(Action):
-    """Shared constructor: the session factory, injectable for tests."""
+    """Choose one response (``respond``), send it, return ``events``; the session factory is injectable."""
 
     NAME = ""
+    # What to say when the change cannot be stored.
+    FAILED = names.UTTER_ASK_REPHRASE
 
     def __init__(self, factory: Optional[sessionmaker] = None) -> None:
         self._factory = factory
@@ -75,79 +79,106 @@ class _CheckinAction(Action):
         """Name the action (the domain's name for it)."""
         return self.NAME
 
+    def respond(self, tracker: Tracker) -> str:
+        """The response to send (and any change to store first)."""
+        raise NotImplementedError
 
-class ActionRecordCheckinConsent(_CheckinAction):
+    def events(self) -> List[Dict[str, Any]]:
+        """The events after the response."""
+        return []
+
+    def stored(self, work: Callable[[Session], str]) -> str:
+        """Run ``work`` in one transaction; on failure log one line and answer ``FAILED``."""
+        try:
+            return _write(self._factory, work)
+        except Exception as error:
+            logger.error("%s could not store its change (%s)", self.NAME, type(error).__name__)
+            return self.FAILED
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        """Send the chosen response."""
+        dispatcher.utter_message(response=self.respond(tracker))
+        return self.events()
+
+
+class _OfferAnswer(_CheckinAction):
+    """A yes or no answers the offer only as the patient's next message after it.
+
+    Later the offer has expired: the yes or no is answered as anywhere else (``STALE``), and
+    nothing is recorded.
+    """
+
+    STALE = ""
+
+    def respond(self, tracker: Tracker) -> str:
+        """Answer the offer, or treat an expired offer's yes/no as an ordinary one."""
+        if not chat.answers_the_offer(tracker.events):
+            return self.STALE
+        return self.answer(tracker)
+
+    def answer(self, tracker: Tracker) -> str:
+        """The response to a direct answer."""
+        raise NotImplementedError
+
+    def events(self) -> List[Dict[str, Any]]:
+        """The offer is settled (answered or expired): it is not made again in this conversation."""
+        return [SlotSet(names.CHECKIN_OFFER, names.OFFER_ANSWERED)]
+
+
+class ActionRecordCheckinConsent(_OfferAnswer):
     """The patient said yes to check-ins: enrol them with their consent on record."""
 
     NAME = names.ACTION_RECORD_CHECKIN_CONSENT
+    FAILED = names.UTTER_CHECKIN_UNAVAILABLE
+    STALE = names.UTTER_AFFIRM
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    def answer(self, tracker: Tracker) -> str:
         """Enrol, then confirm (or say this channel cannot be written to)."""
         settings = process_settings()
         kb = providers.knowledge_base()
-
-        def work(session: Session) -> str:
-            return chat.consent_in_chat(
-                session=session,
-                conversation_id=tracker.sender_id,
-                treatment_date=tracker.get_slot(TREATMENT_DATE),
-                procedure=tracker.get_slot(PROCEDURE),
-                procedures=kb.procedures,
-                settings=settings.checkins,
-                consent_version=checkin_content().consent_version,
-                now=utcnow(),
-            ).response
-
-        try:
-            response = _write(self._factory, work)
-        except Exception as error:
-            logger.error("Check-in consent could not be stored (%s)", type(error).__name__)
-            response = names.UTTER_CHECKIN_UNAVAILABLE
-        dispatcher.utter_message(response=response)
-        return [SlotSet(names.CHECKIN_OFFER, names.OFFER_ANSWERED)]
+        return self.stored(
+            lambda session: (
+                chat.consent_in_chat(
+                    session=session,
+                    conversation_id=tracker.sender_id,
+                    treatment_date=tracker.get_slot(TREATMENT_DATE),
+                    procedure=tracker.get_slot(PROCEDURE),
+                    procedures=kb.procedures,
+                    settings=settings.checkins,
+                    consent_version=checkin_content().consent_version,
+                    now=utcnow(),
+                ).response
+            )
+        )
 
 
-class ActionDeclineCheckins(_CheckinAction):
+class ActionDeclineCheckins(_OfferAnswer):
     """The patient said no: nothing is recorded or sent."""
 
     NAME = names.ACTION_DECLINE_CHECKINS
+    STALE = names.UTTER_DENY
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    def answer(self, tracker: Tracker) -> str:
         """Confirm that no check-ins will come."""
-        dispatcher.utter_message(response=names.UTTER_CHECKIN_DECLINED)
-        return [SlotSet(names.CHECKIN_OFFER, names.OFFER_ANSWERED)]
+        return names.UTTER_CHECKIN_DECLINED
 
 
 class ActionCheckinOptOut(_CheckinAction):
-    """STOP: record the opt-out at once and confirm it."""
+    """STOP inside a longer message: record the opt-out at once and confirm it."""
 
     NAME = names.ACTION_CHECKIN_OPT_OUT
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    def respond(self, tracker: Tracker) -> str:
         """Opt the conversation out (a longer message must really ask for it)."""
         text = str((tracker.latest_message or {}).get("text") or "")
         if not chat.is_stop_request(text):
-            dispatcher.utter_message(response="utter_ask_rephrase")
-            return []
-        try:
-            response = _write(
-                self._factory,
-                lambda session: chat.opt_out(
-                    session=session, conversation_id=tracker.sender_id, now=utcnow()
-                ),
-            )
-        except Exception as error:
-            # The worker also honours a bare STOP it finds in the channel inbox.
-            logger.error("Opt-out could not be stored (%s)", type(error).__name__)
-            response = names.UTTER_CHECKIN_OPTED_OUT
-        dispatcher.utter_message(response=response)
-        return []
+            return names.UTTER_ASK_REPHRASE
+        conversation = tracker.sender_id
+        return self.stored(
+            lambda session: chat.opt_out(session=session, conversation_id=conversation, now=utcnow())
+        )
 
 
 class ActionCheckinOptIn(_CheckinAction):
@@ -155,18 +186,9 @@ class ActionCheckinOptIn(_CheckinAction):
 
     NAME = names.ACTION_CHECKIN_OPT_IN
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    def respond(self, tracker: Tracker) -> str:
         """Opt the conversation back in and confirm it."""
-        try:
-            conversation = tracker.sender_id
-            response = _write(
-                self._factory,
-                lambda session: chat.opt_in(session=session, conversation_id=conversation, now=utcnow()),
-            )
-        except Exception as error:
-            logger.error("Opt-in could not be stored (%s)", type(error).__name__)
-            response = "utter_ask_rephrase"
-        dispatcher.utter_message(response=response)
-        return []
+        conversation = tracker.sender_id
+        return self.stored(
+            lambda session: chat.opt_in(session=session, conversation_id=conversation, now=utcnow())
+        )

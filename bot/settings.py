@@ -306,6 +306,9 @@ class CheckinSettings:
     whatsapp_template_language: str = "en"
     # Template variables, in order; each names a part of the check-in text (see bot.checkins).
     whatsapp_template_parameters: Tuple[str, ...] = ("text",)
+    # The From of check-in emails to widget patients who left an email address; without it none
+    # are sent. The SMTP server is the alerts' one (AFTERCARE_SMTP_*).
+    email_from: Optional[str] = None
     # Test environment only: a file holding the ISO time the worker takes as "now".
     clock_file: Optional[Path] = None
 
@@ -325,6 +328,7 @@ class CheckinSettings:
             whatsapp_template=read.optional("AFTERCARE_CHECKIN_WHATSAPP_TEMPLATE"),
             whatsapp_template_language=read.text("AFTERCARE_CHECKIN_WHATSAPP_LANGUAGE", "en"),
             whatsapp_template_parameters=read.words("AFTERCARE_CHECKIN_WHATSAPP_PARAMETERS") or ("text",),
+            email_from=read.optional("AFTERCARE_CHECKIN_EMAIL_FROM"),
             clock_file=Path(clock) if (clock := read.text("AFTERCARE_CHECKIN_CLOCK_FILE")) else None,
         )
         if not settings.opening_start <= settings.send_time < settings.opening_end:

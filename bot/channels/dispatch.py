@@ -13,6 +13,10 @@ processes it in the background, one message at a time per conversation, in arriv
    deliver them are queued in the outbox, all in one transaction;
 4. the outbox worker makes those calls with retries.
 
+A message that is only STOP or START (``bot.checkins.optout``) skips step 1: the opt-out or
+opt-in is recorded in the transaction that marks the entry done with its confirmation. A longer
+message ("stop, my face is swelling") still gets its turn, so a warning sign in it is escalated.
+
 A crash between any two steps loses nothing: pending entries are replayed (at start-up and
 every few seconds), and an entry whose turn Rasa already stored is completed from the
 stored turn instead of being processed again. A redelivered message is answered from the
@@ -54,6 +58,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.http import Delivery
 from bot.channels.messages import ChannelTexts, clinic_template_values, load_channel_texts
 from bot.channels.text import bound_for_nlu, conversation_id, neutralise
+from bot.checkins.optout import Command, answer_keyword, command_in, confirmations
 from bot.media.intake import PhotoIntake, PhotoMessage
 from bot.settings import Settings
 from bot.storage import (
@@ -541,6 +546,9 @@ class Dispatcher:
             replies = None
             if entry.id not in self._fresh or entry.conversation_id in self._contended:
                 replies = await assistant.stored_turn(entry.conversation_id, item.message_id)
+            command = None if replies is not None or item.media else command_in(neutralise(item.text))
+            if command is not None:
+                return await self._answer_keyword(entry, item, command)
             # The last attempt answers a photo it still cannot download like other media.
             final = entry.attempts + 1 >= inbox.MAX_PROCESS_ATTEMPTS
             if replies is None:
@@ -563,6 +571,27 @@ class Dispatcher:
             await self._send_now(requests)
             return False
         self._sent_directly.discard(entry.id)
+        self._fresh.discard(entry.id)
+        if requests:
+            self._spawn(self.send_due())
+        return True
+
+    async def _answer_keyword(self, entry: inbox.InboxEntry, item: Inbound, command: Command) -> bool:
+        """A bare STOP / START: record it and confirm it in one transaction, without a turn."""
+        replies = [reply(*confirmations()[command])]
+        requests = self._render(item.sender_id, replies)
+
+        def work(session: Session) -> bool:
+            return answer_keyword(
+                session=session,
+                entry_id=entry.id,
+                command=command,
+                replies=replies,
+                requests=requests,
+                now=utcnow(),
+            )
+
+        await asyncio.to_thread(self._write, work)
         self._fresh.discard(entry.id)
         if requests:
             self._spawn(self.send_due())
@@ -813,8 +842,17 @@ class Dispatcher:
             return
         assert self.sender is not None
         template = self._template_for(row)
+        make = getattr(self.sender, "template_requests", None)
+        if template and make is not None and row.template_carries_text:
+            # The template is the message (a check-in in its variables): sent as the row's own call.
+            key = outbound.request_key(row.id)
+            requests = make(row.recipient, template)
+            if inbox.enqueue_requests(
+                session=session, channel=self.channel, key=key, requests=requests, now=now
+            ):
+                row.rendered_at = now
+                return
         if not outbound.template_pending(session=session, conversation_id=row.conversation_id):
-            make = getattr(self.sender, "template_requests", None)
             requests = make(row.recipient, template) if template and make is not None else []
             if not requests:
                 logger.warning(

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from sqlalchemy.orm import Session
 
 from bot.checkins import names
 from bot.checkins.enrolment import EnrolmentRequest, active_enrolments, enrol
-from bot.checkins.optout import Command, command_in, is_opted_out, set_opted_out
+from bot.checkins.optout import PATIENT_ACTOR, Command, command_in, is_opted_out, set_opted_out
 from bot.knowledge.procedures import Procedures
 from bot.settings import CheckinSettings
 from bot.storage.checkins import CHECKIN_CHANNELS
-
-PATIENT_ACTOR = "patient"
 
 
 def reachable_channel(conversation_id: str) -> Optional[str]:
@@ -41,6 +39,24 @@ def should_offer(
     if is_opted_out(session=session, conversation_id=conversation_id):
         return False
     return not active_enrolments(session=session, conversation_id=conversation_id)
+
+
+def answers_the_offer(events: Sequence[Mapping[str, Any]]) -> bool:
+    """Tell whether the latest patient message is the one right after "may I check in with you?".
+
+    ``events`` are the tracker's, oldest first. The offer counts only if it was made in the
+    assistant's answer to the patient's previous message; a yes any later answers something else.
+    """
+    latest_seen = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            if latest_seen:
+                return False
+            latest_seen = True
+        elif latest_seen and kind == "slot" and event.get("name") == names.CHECKIN_OFFER:
+            return event.get("value") == names.OFFER_ASKED
+    return False
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Tuple
 
 import yaml
 
@@ -15,9 +15,8 @@ class ContentError(ValueError):
     """The check-in file is missing something the worker needs."""
 
 
-@dataclass(frozen=True)
-class DayText:
-    """What is normal from ``from_day`` on, and what the patient should tell us about."""
+class DayText(NamedTuple):
+    """What is normal from ``from_day`` on, what the patient should tell us about, and the sources."""
 
     from_day: int
     normal: str
@@ -44,6 +43,8 @@ class CheckinContent:
     greeting: str
     closing: str
     days: Tuple[DayText, ...]
+    email_subject: str = ""
+    email_closing: str = ""
 
     def for_day(self, day: int) -> DayText:
         """The entry for ``day``: the one with the highest ``from_day`` not after it."""
@@ -63,6 +64,13 @@ class CheckinContent:
         parts["text"] = "\n\n".join(parts[name] for name in ("greeting", "normal", "watch_for", "closing"))
         parts["day"] = str(day)
         return CheckinText(parts["text"], parts, self.quick_replies)
+
+    def render_email(self, day: int, clinic: Mapping[str, str]) -> Tuple[str, str]:
+        """The day's check-in as an email (subject, text): the chat's closing becomes the email's."""
+        parts = self.render(day, clinic).parts
+        closing = self.email_closing.format(**clinic, day=day)
+        text = "\n\n".join([parts["greeting"], parts["normal"], parts["watch_for"], closing])
+        return self.email_subject.format(**clinic, day=day), text
 
 
 def _text(data: Mapping[str, Any], key: str, where: str) -> str:
@@ -96,6 +104,9 @@ def load_content(knowledge_dir: Path) -> CheckinContent:
         )
     if not days:
         raise ContentError(f"{path.name}: 'days' must hold at least one entry")
+    email = data.get("email")
+    if not isinstance(email, dict):
+        raise ContentError(f"{path.name}: 'email' must hold the email 'subject' and 'closing'")
     return CheckinContent(
         consent_version=_text(data, "consent_version", path.name),
         staff_consent_wording=_text(data, "staff_consent_wording", path.name),
@@ -103,4 +114,6 @@ def load_content(knowledge_dir: Path) -> CheckinContent:
         greeting=_text(data, "greeting", path.name),
         closing=_text(data, "closing", path.name),
         days=tuple(sorted(days, key=lambda entry: entry.from_day)),
+        email_subject=_text(email, "subject", f"{path.name}: email"),
+        email_closing=_text(email, "closing", f"{path.name}: email"),
     )

@@ -15,6 +15,10 @@ UTTER_CHECKIN_UNAVAILABLE = "utter_checkin_unavailable"
 UTTER_CHECKIN_DECLINED = "utter_checkin_declined"
 UTTER_CHECKIN_OPTED_OUT = "utter_checkin_opted_out"
 UTTER_CHECKIN_OPTED_IN = "utter_checkin_opted_in"
+# The ordinary answers to a yes or no (an expired offer's), and to a message not understood.
+UTTER_AFFIRM = "utter_affirm"
+UTTER_DENY = "utter_deny"
+UTTER_ASK_REPHRASE = "utter_ask_rephrase"
 
 INTENT_CHECKIN_STOP = "checkin_stop"
 INTENT_CHECKIN_START = "checkin_start"
@@ -33,5 +37,8 @@ RESPONSES = (
     UTTER_CHECKIN_DECLINED,
     UTTER_CHECKIN_OPTED_OUT,
     UTTER_CHECKIN_OPTED_IN,
+    UTTER_AFFIRM,
+    UTTER_DENY,
+    UTTER_ASK_REPHRASE,
 )
 INTENTS = (INTENT_CHECKIN_STOP, INTENT_CHECKIN_START)

@@ -1,8 +1,13 @@
-"""STOP and START: recognise the words, and keep each conversation's preference.
+"""STOP and START: recognise the phrases, keep each conversation's preference, answer them at once.
 
-The words are matched on the whole message (trimmed, case and punctuation ignored), so
-"stop" opts out while "the stinging won't stop" does not; a message that also reports a
-symptom is not a bare STOP and goes through triage like any other.
+The phrases (``keywords.yml``) are matched on the whole message (trimmed, case and punctuation
+ignored), so "stop" opts out while "the stinging won't stop" does not; a message that also
+reports a symptom is not a bare STOP and goes through triage like any other.
+
+The channel worker (``bot.channels.dispatch``) hands a bare phrase to :func:`answer_keyword`
+instead of a turn: the preference and the inbox entry's confirmation are stored in one
+transaction, and an entry already done is left alone, so a row handed over twice is recorded
+and confirmed once.
 """
 
 from __future__ import annotations
@@ -10,32 +15,23 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import Enum
-from typing import Optional
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Sequence, Tuple
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.checkins import names
+from bot.settings import PROJECT_ROOT
 from bot.storage.checkins import ContactPreference
+from bot.storage.inbox import INBOX_PENDING, InboxEntry, complete_entry
 
-STOP_WORDS = frozenset(
-    {
-        "stop",
-        "stop messages",
-        "stop all",
-        "stopall",
-        "unsubscribe",
-        "cancel",
-        "end",
-        "quit",
-        "opt out",
-        "optout",
-        "stop sending messages",
-        "stop sending me messages",
-        "stop the messages",
-        "no more messages",
-    }
-)
-START_WORDS = frozenset({"start", "unstop", "subscribe", "resume", "opt in", "start messages"})
+KEYWORDS_FILE = Path(__file__).with_name("keywords.yml")
+# The confirmations are the domain's responses, so the chat and the channel worker say the same.
+DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
+PATIENT_ACTOR = "patient"
 
 _NOT_WORDS = re.compile(r"[^\w\s]")
 
@@ -47,22 +43,46 @@ class Command(str, Enum):
     START = "start"
 
 
+CONFIRMATIONS = {Command.STOP: names.UTTER_CHECKIN_OPTED_OUT, Command.START: names.UTTER_CHECKIN_OPTED_IN}
+
+
+def _words(text: str) -> str:
+    return " ".join(_NOT_WORDS.sub(" ", text.lower()).split())
+
+
+@lru_cache(maxsize=1)
+def phrases() -> Mapping[Command, FrozenSet[str]]:
+    """The STOP and START phrases of ``keywords.yml``, normalised as messages are."""
+    data = yaml.safe_load(KEYWORDS_FILE.read_text(encoding="utf-8")) or {}
+    found = {command: frozenset(_words(str(p)) for p in data.get(command.value) or []) for command in Command}
+    if not all(found.values()) or found[Command.STOP] & found[Command.START]:
+        raise ValueError(f"{KEYWORDS_FILE.name}: needs distinct 'stop' and 'start' phrase lists")
+    return found
+
+
 def command_in(text: Optional[str]) -> Optional[Command]:
-    """Return STOP or START when the whole message is one of those keywords, else None."""
-    if not text:
-        return None
-    words = " ".join(_NOT_WORDS.sub(" ", text.lower()).split())
-    if words in STOP_WORDS:
-        return Command.STOP
-    if words in START_WORDS:
-        return Command.START
-    return None
+    """Return STOP or START when the whole message is one of those phrases, else None."""
+    words = _words(text or "")
+    return next((command for command, known in phrases().items() if words in known), None)
+
+
+@lru_cache(maxsize=1)
+def confirmations() -> Dict[Command, Tuple[str, str]]:
+    """Each command's confirmation as (text, response name), from the domain."""
+    responses: Dict[str, Any] = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"]
+    return {command: (str(responses[name][0]["text"]), name) for command, name in CONFIRMATIONS.items()}
 
 
 def set_opted_out(
-    *, session: Session, conversation_id: str, opted_out: bool, actor: str, now: datetime
+    *,
+    session: Session,
+    conversation_id: str,
+    opted_out: bool,
+    actor: str,
+    now: datetime,
+    note: Optional[str] = None,
 ) -> ContactPreference:
-    """Record the conversation's choice (opt out or back in) and who made it."""
+    """Record the conversation's choice (opt out or back in), who made it, when, and how."""
     preference = session.execute(
         select(ContactPreference).where(ContactPreference.conversation_id == conversation_id)
     ).scalar_one_or_none()
@@ -72,6 +92,7 @@ def set_opted_out(
     preference.opted_out = opted_out
     preference.changed_by = actor[:64]
     preference.changed_at = now
+    preference.note = note
     session.flush()
     return preference
 
@@ -84,40 +105,57 @@ def is_opted_out(*, session: Session, conversation_id: str) -> bool:
     return bool(value)
 
 
-INBOX_LOOKBACK = 50
-SYSTEM_ACTOR = "system:checkins"
+def answer_keyword(
+    *,
+    session: Session,
+    entry_id: int,
+    command: Command,
+    replies: Sequence[Mapping[str, Any]],
+    requests: Sequence[Mapping[str, Any]],
+    now: datetime,
+) -> bool:
+    """Record a bare STOP/START and complete its inbox entry with the confirmation; False if done before."""
+    entry = session.get(InboxEntry, entry_id)
+    if entry is None or entry.status != INBOX_PENDING:
+        return False
+    set_opted_out(
+        session=session,
+        conversation_id=entry.conversation_id,
+        opted_out=command is Command.STOP,
+        actor=PATIENT_ACTOR,
+        now=now,
+        note=f"{command.value} keyword, inbox entry {entry_id}",
+    )
+    complete_entry(session=session, entry_id=entry_id, replies=replies, requests=requests, now=now)
+    return True
 
 
-def honour_inbox_commands(*, session: Session, conversation_id: str) -> bool:
-    """Apply a bare STOP or START the patient sent that is not on record yet; return whether opted out.
-
-    The chat records STOP through the classifier and an action; this reads the channel inbox
-    itself, so a STOP is honoured by the next send even if that path failed (action server or
-    classifier). Only messages received after the last recorded change count, newest first.
-    The change is stamped with the real time, like the inbox entries it is compared with.
-    """
-    from bot.storage.db import utcnow
-    from bot.storage.inbox import InboxEntry
-
-    preference = session.execute(
-        select(ContactPreference).where(ContactPreference.conversation_id == conversation_id)
-    ).scalar_one_or_none()
-    statement = select(InboxEntry).where(InboxEntry.conversation_id == conversation_id)
-    if preference is not None:
-        statement = statement.where(InboxEntry.received_at > preference.changed_at)
-    entries = session.execute(statement.order_by(InboxEntry.id.desc()).limit(INBOX_LOOKBACK)).scalars()
-    for entry in entries:
+def _waiting_command(session: Session, conversation_id: str) -> Optional[Command]:
+    """The newest bare STOP/START the channel worker has accepted but not processed yet."""
+    statement = (
+        select(InboxEntry)
+        .where(InboxEntry.conversation_id == conversation_id, InboxEntry.status == INBOX_PENDING)
+        .order_by(InboxEntry.id.desc())
+    )
+    for entry in session.execute(statement).scalars():
         data = entry.data if isinstance(entry.data, dict) else {}
-        command = command_in(data.get("text") if isinstance(data.get("text"), str) else None)
+        text = data.get("text")
+        command = command_in(text) if isinstance(text, str) and not data.get("media") else None
         if command is not None:
-            opted_out = command is Command.STOP
-            if preference is None or bool(preference.opted_out) != opted_out:
-                set_opted_out(
-                    session=session,
-                    conversation_id=conversation_id,
-                    opted_out=opted_out,
-                    actor=SYSTEM_ACTOR,
-                    now=utcnow(),
-                )
-            return opted_out
-    return bool(preference.opted_out) if preference is not None else False
+            return command
+    return None
+
+
+def opted_out(*, session: Session, conversation_ids: Iterable[str]) -> bool:
+    """Tell whether any of these conversations (where we would write) asked us to stop.
+
+    The recorded preference decides, unless a bare STOP or START is still waiting in the channel
+    inbox (accepted just before the Rasa process went down): the patient's newest word wins.
+    """
+    for conversation_id in dict.fromkeys(conversation_ids):
+        waiting = _waiting_command(session, conversation_id)
+        if waiting is Command.STOP:
+            return True
+        if waiting is None and is_opted_out(session=session, conversation_id=conversation_id):
+            return True
+    return False

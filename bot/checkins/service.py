@@ -8,16 +8,21 @@ clock over days instead of sleeping.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import yaml
 from sqlalchemy.orm import Session
 
+from bot.alerts.config import AlertConfig
+from bot.alerts.message import AlertMessage
+from bot.alerts.senders import send_email
 from bot.checkins.content import CheckinContent, load_content
+from bot.checkins.delivery import ContactSenders, EmailOutbox, SendEmail
 from bot.checkins.worker import NO_RESPONSE_RULE, CheckinWorker
 from bot.settings import Settings
 from bot.storage import make_engine, make_session_factory
@@ -66,15 +71,38 @@ def content_for(settings: Settings) -> CheckinContent:
     return load_content(settings.knowledge_dir)
 
 
-def build_worker(settings: Settings) -> CheckinWorker:
-    """A worker on the configured database, with the configured texts and clinic."""
+def email_sender(settings: Settings) -> Optional[SendEmail]:
+    """Send check-in emails through the alerts' SMTP server, from the clinic's check-in address.
+
+    None unless both are configured (``AFTERCARE_SMTP_HOST``, ``AFTERCARE_CHECKIN_EMAIL_FROM``).
+    """
+    config = AlertConfig.from_settings(settings)
+    sender = settings.checkins.email_from
+    if not (config.smtp_host and sender):
+        return None
+    config = dataclasses.replace(config, smtp_from=sender)
+
+    def send(address: str, subject: str, text: str) -> None:
+        send_email(dataclasses.replace(config, recipients=(address,)), AlertMessage(subject, text, {}))
+
+    return send
+
+
+def build_worker(settings: Settings, *, sms: bool = False) -> CheckinWorker:
+    """A worker on the configured database, with the configured texts, clinic and senders.
+
+    ``sms``: the Twilio channel is configured, so a widget patient's phone number can be texted.
+    """
     factory = make_session_factory(make_engine(settings.database_url))
+    send = email_sender(settings)
     return CheckinWorker(
         factory=factory,
         settings=settings.checkins,
         content=content_for(settings),
         clinic_values=clinic_values(),
         flag_no_response=flag_no_response,
+        senders=ContactSenders(sms=sms, email=send is not None),
+        emails=EmailOutbox(factory, send) if send is not None else None,
     )
 
 

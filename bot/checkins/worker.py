@@ -3,9 +3,12 @@
 Each round looks for scheduled check-ins whose moment has come (``now`` is passed in, so tests
 move a clock instead of sleeping) and handles each in its own transaction: it claims the row
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's write lock otherwise), checks consent,
-opt-out and the enrolment's state, queues the message with the idempotency key
-``checkin:<row id>`` and marks the row sent, all at once. A crash before the commit leaves the
-row scheduled; after it, the row is sent and the outbound row exists; never both or neither.
+opt-out (where the enrolment lives and where the check-in goes) and the enrolment's state, queues
+the message with the idempotency key ``checkin:<row id>`` (for a widget patient who left a contact,
+to their SMS conversation, or with an email in the channel outbox: ``bot.checkins.delivery``) and
+marks the row sent, all at once. Each round then sends the due check-in emails. A crash before
+the commit leaves the row scheduled; after it, the row is sent and the outbound row exists;
+never both or neither.
 A check-in found more than the grace period late (the worker was down) is skipped with a log
 line naming only the row.
 """
@@ -15,15 +18,17 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, DefaultDict, Dict, List, Mapping, Optional, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.checkins.content import CheckinContent, CheckinText
-from bot.checkins.optout import honour_inbox_commands
+from bot.checkins.delivery import ContactSenders, EmailOutbox, Route, queue_email, route_for
+from bot.checkins.optout import opted_out
 from bot.settings import CheckinSettings
 from bot.storage.checkins import (
     CHECKIN_SCHEDULED,
@@ -34,13 +39,16 @@ from bot.storage.checkins import (
     ScheduledCheckin,
 )
 from bot.storage.db import run_write, utcnow
-from bot.storage.outbound import queue_outbound
+from bot.storage.inbox import InboxEntry
+from bot.storage.outbound import TEMPLATE_CARRIES_TEXT, find_by_key, queue_outbound
 
 logger = logging.getLogger(__name__)
 
 OUTBOUND_KIND = "checkin"
 SKIPPED_LATE = "late"
 SKIPPED_OPTED_OUT = "opted_out"
+EMAILED = "emailed"
+NO_RESPONSE = "no_response"
 NO_RESPONSE_RULE = "checkin_no_response"
 
 
@@ -55,12 +63,18 @@ def default_queue() -> QueueOutbound:
 
 @dataclass
 class RoundReport:
-    """What one round did (row ids only; never patient data)."""
+    """What one round did: row ids by outcome (sent, late, opted_out, no_response); never patient data."""
 
-    sent: List[int] = field(default_factory=list)
-    skipped_late: List[int] = field(default_factory=list)
-    skipped_opted_out: List[int] = field(default_factory=list)
-    no_response: List[int] = field(default_factory=list)
+    outcomes: DefaultDict[str, List[int]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def sent(self) -> List[int]:
+        """The check-ins queued for sending."""
+        return self.outcomes[CHECKIN_SENT]
+
+    def count(self, outcome: str) -> int:
+        """How many rows had ``outcome``."""
+        return len(self.outcomes.get(outcome, ()))
 
 
 @dataclass
@@ -73,6 +87,9 @@ class CheckinWorker:
     clinic_values: Mapping[str, str]
     queue: Optional[QueueOutbound] = None
     flag_no_response: Optional[Callable[[Session, Enrolment, datetime], None]] = None
+    # Widget patients' contacts: the senders this installation has, and the email outbox.
+    senders: ContactSenders = ContactSenders()
+    emails: Optional[EmailOutbox] = None
 
     def run_once(self, now: Optional[datetime] = None) -> RoundReport:
         """Handle every check-in due at ``now``; return what was done."""
@@ -84,17 +101,16 @@ class CheckinWorker:
             except Exception as error:  # one bad row must not hold up the others; it is retried
                 logger.error("Check-in %s could not be queued (%s)", row_id, type(error).__name__)
                 continue
-            if outcome == CHECKIN_SENT:
-                report.sent.append(row_id)
-            elif outcome == SKIPPED_LATE:
-                report.skipped_late.append(row_id)
+            if outcome is not None:
+                report.outcomes[outcome].append(row_id)
+            if outcome == SKIPPED_LATE:
                 logger.info(
                     "Check-in %s skipped: due more than %s hour(s) ago", row_id, self.settings.grace_hours
                 )
-            elif outcome == SKIPPED_OPTED_OUT:
-                report.skipped_opted_out.append(row_id)
+        if self.emails is not None:
+            report.outcomes[EMAILED] = self.emails.send_due(now)
         if self.settings.no_response_hours and self.flag_no_response is not None:
-            report.no_response = self._no_response_round(now)
+            report.outcomes[NO_RESPONSE] = self._no_response_round(now)
         return report
 
     def _due_ids(self, now: datetime) -> List[int]:
@@ -126,14 +142,16 @@ class CheckinWorker:
             return None
         if now - row.due_at > timedelta(hours=self.settings.grace_hours):
             return self._close(row, CHECKIN_SKIPPED, SKIPPED_LATE, now)
-        if honour_inbox_commands(session=session, conversation_id=enrolment.conversation_id):
+        route = route_for(session=session, enrolment=enrolment, senders=self.senders)
+        if opted_out(session=session, conversation_ids=[enrolment.conversation_id, route.conversation_id]):
             return self._close(row, CHECKIN_SKIPPED, SKIPPED_OPTED_OUT, now)
         message = self.content.render(row.day, self.clinic_values)
         key = f"checkin:{row.id}"
+        self._queue_email(session, route, key, row.day, now)
         queue = self.queue or default_queue()
         queue(
             session,
-            conversation_id=enrolment.conversation_id,
+            conversation_id=route.conversation_id,
             kind=OUTBOUND_KIND,
             text=message.text,
             key=key,
@@ -142,6 +160,18 @@ class CheckinWorker:
         )
         row.outbound_key = key
         return self._close(row, CHECKIN_SENT, None, now)
+
+    def _queue_email(self, session: Session, route: Route, key: str, day: int, now: datetime) -> None:
+        if route.email:
+            subject, text = self.content.render_email(day, self.clinic_values)
+            queue_email(
+                session=session,
+                key=key,
+                conversation_id=route.conversation_id,
+                subject=subject,
+                text=text,
+                now=now,
+            )
 
     @staticmethod
     def _close(row: ScheduledCheckin, status: str, reason: Optional[str], now: datetime) -> str:
@@ -154,12 +184,13 @@ class CheckinWorker:
         """The approved WhatsApp template carrying our text, when the clinic configured one."""
         if channel != "whatsapp" or not self.settings.whatsapp_template:
             return None
+        parameters = self.settings.whatsapp_template_parameters
         return {
             "name": self.settings.whatsapp_template,
             "language": self.settings.whatsapp_template_language,
-            "parameters": [
-                message.parts.get(name, "") for name in self.settings.whatsapp_template_parameters
-            ],
+            "parameters": [message.parts.get(name, "") for name in parameters],
+            # The template says all the check-in says: the plain copy must not follow it.
+            TEMPLATE_CARRIES_TEXT: "text" in parameters or {"normal", "watch_for"} <= set(parameters),
         }
 
     # -- no response after the last check-in ------------------------------------------------
@@ -192,7 +223,13 @@ class CheckinWorker:
         last = max(sent, key=lambda row: row.day)
         if now - last.done_at < timedelta(hours=self.settings.no_response_hours):
             return False
-        if last_patient_message_after(session, enrolment.conversation_id, last.done_at):
+        # The patient may answer where the check-ins went (an SMS conversation for a widget patient).
+        where = [enrolment.conversation_id] + [
+            found.conversation_id
+            for found in (find_by_key(session=session, key=row.outbound_key or "") for row in sent)
+            if found is not None
+        ]
+        if last_patient_message_after(session, where, last.done_at):
             enrolment.no_response_flagged_at = now  # answered: nothing to flag, ever
             return False
         assert self.flag_no_response is not None
@@ -201,13 +238,11 @@ class CheckinWorker:
         return True
 
 
-def last_patient_message_after(session: Session, conversation_id: str, moment: datetime) -> bool:
-    """Tell whether the patient wrote in this conversation after ``moment`` (the channel inbox)."""
-    from bot.storage.inbox import InboxEntry
-
+def last_patient_message_after(session: Session, conversation_ids: Sequence[str], moment: datetime) -> bool:
+    """Tell whether the patient wrote in one of these conversations after ``moment`` (the channel inbox)."""
     found = session.execute(
         select(InboxEntry.id)
-        .where(InboxEntry.conversation_id == conversation_id, InboxEntry.received_at > moment)
+        .where(InboxEntry.conversation_id.in_(list(conversation_ids)), InboxEntry.received_at > moment)
         .limit(1)
     ).first()
     return found is not None
@@ -218,12 +253,12 @@ def run_forever(worker: CheckinWorker, *, interval: float, clock: Callable[[], d
     while True:
         try:
             report = worker.run_once(clock())
-            if report.sent or report.skipped_late or report.no_response:
+            if any(report.outcomes.values()):
                 logger.info(
-                    "Check-ins: %s sent, %s skipped as late, %s no-response item(s)",
-                    len(report.sent),
-                    len(report.skipped_late),
-                    len(report.no_response),
+                    "Check-ins: %s",
+                    ", ".join(
+                        f"{len(ids)} {outcome}" for outcome, ids in sorted(report.outcomes.items()) if ids
+                    ),
                 )
         except Exception as error:
             logger.error("Check-in round failed (%s); retrying", type(error).__name__)

@@ -18,11 +18,12 @@ from typing import Callable, Optional
 
 from sqlalchemy.orm import Session
 
+from bot.channels.config import enabled_channels
 from bot.checkins import enrolment as enrolments
 from bot.checkins.addresses import AddressError
 from bot.checkins.schedule import local_time
 from bot.checkins.service import build_worker, clock_for, content_for
-from bot.checkins.worker import run_forever
+from bot.checkins.worker import NO_RESPONSE, SKIPPED_LATE, SKIPPED_OPTED_OUT, run_forever
 from bot.cli.common import cli_actor, database
 from bot.knowledge.procedures import Procedures, procedures_for_clinic
 from bot.settings import Settings
@@ -196,13 +197,13 @@ def _consent(args: argparse.Namespace) -> int:
 
 def _run_worker(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
-    worker = build_worker(settings)
+    worker = build_worker(settings, sms="twilio" in enabled_channels(settings))
     clock = clock_for(settings)
     if args.once:
         report = worker.run_once(clock())
         print(
-            f"sent {len(report.sent)}, skipped {len(report.skipped_late)} as late, "
-            f"{len(report.skipped_opted_out)} opted out, {len(report.no_response)} no-response item(s)"
+            f"sent {len(report.sent)}, skipped {report.count(SKIPPED_LATE)} as late, "
+            f"{report.count(SKIPPED_OPTED_OUT)} opted out, {report.count(NO_RESPONSE)} no-response item(s)"
         )
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -9,18 +9,7 @@ from any enrolment, so a STOP is honoured by every later send, whoever enrols th
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Column,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+import sqlalchemy as sa
 from sqlalchemy.orm import relationship
 
 from bot.storage.db import utcnow
@@ -47,27 +36,27 @@ class Enrolment(Base):
 
     __tablename__ = "aftercare_checkin_enrolments"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    channel = Column(String(16), nullable=False)
-    procedure = Column(String(64), nullable=True)
-    treatment_date = Column(Date, nullable=False)
-    status = Column(String(16), nullable=False, default=ENROLMENT_ACTIVE)
-    enrolled_by = Column(String(64), nullable=False)
+    id = sa.Column(sa.Integer, primary_key=True)
+    conversation_id = sa.Column(sa.String(255), nullable=False, index=True)
+    channel = sa.Column(sa.String(16), nullable=False)
+    procedure = sa.Column(sa.String(64), nullable=True)
+    treatment_date = sa.Column(sa.Date, nullable=False)
+    status = sa.Column(sa.String(16), nullable=False, default=ENROLMENT_ACTIVE)
+    enrolled_by = sa.Column(sa.String(64), nullable=False)
     # Consent: who recorded it (the patient in chat, or a staff member in person), when, and
     # which wording they agreed to. Nothing is sent while consent_at is empty.
-    consent_by = Column(String(64), nullable=True)
-    consent_at = Column(UTCDateTime, nullable=True)
-    consent_version = Column(String(32), nullable=True)
-    no_response_flagged_at = Column(UTCDateTime, nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    consent_by = sa.Column(sa.String(64), nullable=True)
+    consent_at = sa.Column(UTCDateTime, nullable=True)
+    consent_version = sa.Column(sa.String(32), nullable=True)
+    no_response_flagged_at = sa.Column(UTCDateTime, nullable=True)
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
     checkins = relationship("ScheduledCheckin", back_populates="enrolment", order_by="ScheduledCheckin.day")
 
     __table_args__ = (
-        CheckConstraint(sql_in("status", ENROLMENT_STATUSES), name="status"),
-        CheckConstraint(sql_in("channel", CHECKIN_CHANNELS), name="channel"),
+        sa.CheckConstraint(sql_in("status", ENROLMENT_STATUSES), name="status"),
+        sa.CheckConstraint(sql_in("channel", CHECKIN_CHANNELS), name="channel"),
     )
 
     @property
@@ -81,26 +70,26 @@ class ScheduledCheckin(Base):
 
     __tablename__ = "aftercare_checkin_schedule"
 
-    id = Column(Integer, primary_key=True)
-    enrolment_id = Column(
-        Integer,
-        ForeignKey("aftercare_checkin_enrolments.id", ondelete="CASCADE"),
+    id = sa.Column(sa.Integer, primary_key=True)
+    enrolment_id = sa.Column(
+        sa.Integer,
+        sa.ForeignKey("aftercare_checkin_enrolments.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
     )
-    day = Column(Integer, nullable=False)
-    due_at = Column(UTCDateTime, nullable=False)
-    status = Column(String(16), nullable=False, default=CHECKIN_SCHEDULED)
-    outbound_key = Column(String(128), nullable=True)
-    reason = Column(String(64), nullable=True)
-    done_at = Column(UTCDateTime, nullable=True)
+    day = sa.Column(sa.Integer, nullable=False)
+    due_at = sa.Column(UTCDateTime, nullable=False)
+    status = sa.Column(sa.String(16), nullable=False, default=CHECKIN_SCHEDULED)
+    outbound_key = sa.Column(sa.String(128), nullable=True)
+    reason = sa.Column(sa.String(64), nullable=True)
+    done_at = sa.Column(UTCDateTime, nullable=True)
 
     enrolment = relationship("Enrolment", back_populates="checkins")
 
     __table_args__ = (
-        CheckConstraint(sql_in("status", CHECKIN_STATUSES), name="status"),
-        UniqueConstraint("enrolment_id", "day", name="uq_aftercare_checkin_schedule_day"),
-        Index("ix_aftercare_checkin_schedule_due", "status", "due_at"),
+        sa.CheckConstraint(sql_in("status", CHECKIN_STATUSES), name="status"),
+        sa.UniqueConstraint("enrolment_id", "day", name="uq_aftercare_checkin_schedule_day"),
+        sa.Index("ix_aftercare_checkin_schedule_due", "status", "due_at"),
     )
 
 
@@ -109,9 +98,9 @@ class ContactPreference(Base):
 
     __tablename__ = "aftercare_contact_preferences"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, unique=True)
-    opted_out = Column(Boolean, nullable=False, default=False)
-    changed_by = Column(String(64), nullable=False)
-    changed_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    note = Column(Text, nullable=True)
+    id = sa.Column(sa.Integer, primary_key=True)
+    conversation_id = sa.Column(sa.String(255), nullable=False, unique=True)
+    opted_out = sa.Column(sa.Boolean, nullable=False, default=False)
+    changed_by = sa.Column(sa.String(64), nullable=False)
+    changed_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    note = sa.Column(sa.Text, nullable=True)

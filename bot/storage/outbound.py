@@ -42,6 +42,9 @@ _RANK = {STATUS_QUEUED: 0, STATUS_SENT: 1, STATUS_DELIVERED: 2, STATUS_FAILED: 3
 
 CHANNELS: Tuple[str, ...] = ("whatsapp", "telegram", "twilio", "widget")
 KEY_PREFIX = "outbound"
+# In a row's template: the template carries the message's whole text, so it is the message
+# (sent in its place when the reply window is closed, never followed by the plain copy).
+TEMPLATE_CARRIES_TEXT = "carries_text"
 
 
 class UnknownChannelError(ValueError):
@@ -88,6 +91,11 @@ class OutboundMessage(Base):
     def template_spec(self) -> Optional[Dict[str, Any]]:
         """The template to open a closed reply window with, decoded (None: the clinic default)."""
         return dict(json.loads(self.template)) if self.template else None
+
+    @property
+    def template_carries_text(self) -> bool:
+        """Whether the row's own template says all the message says (see TEMPLATE_CARRIES_TEXT)."""
+        return bool((self.template_spec or {}).get(TEMPLATE_CARRIES_TEXT))
 
     @property
     def recipient(self) -> str:

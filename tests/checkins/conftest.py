@@ -13,6 +13,8 @@ from bot.checkins.content import CheckinContent, load_content
 from bot.knowledge.procedures import Procedures, load_procedures
 from bot.settings import PROJECT_ROOT, CheckinSettings
 from bot.storage import make_engine, make_session_factory, migrate
+from tests.alerts.conftest import smtp_server  # noqa: F401 - the real local SMTP receiver, for check-in emails
+from tests.channels.fake_providers import FakeProviders
 
 
 @pytest.fixture
@@ -43,3 +45,11 @@ def content() -> CheckinContent:
 @pytest.fixture(scope="session")
 def procedures() -> Procedures:
     return load_procedures(PROJECT_ROOT / "knowledge")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProviders]:
+    """The local WhatsApp, Telegram and Twilio API fakes, fresh for each test."""
+    providers = FakeProviders().start()
+    yield providers
+    providers.stop()

@@ -191,6 +191,8 @@ def test_enrol_check_in_on_days_1_3_7_escalate_a_reply_and_stop(live) -> None:  
 
     _twilio(channels, patient, "STOP")
     wait_until(lambda: rendered_response("utter_checkin_opted_out") in twilio_texts(channels.fake, patient))
+    # Answered by the channel worker before the classifier: no turn in Rasa for it.
+    assert "STOP" not in [event.get("text") for event in channels.user_events(conversation)]
 
     clock.set(due[7] + timedelta(seconds=30))
     wait_until(lambda: _schedule(channels.stack.database_url, conversation)[7].status == "skipped")
@@ -240,3 +242,33 @@ def test_chat_enrolment_and_a_worker_down_over_due_times(live) -> None:  # type:
     texts = telegram_texts(channels.fake, str(chat))
     assert [len(_checkins(texts, day)) for day in (3, 7)] == [1, 0]
     assert str(chat) not in channels.stack.log.getvalue()  # no patient ids in the logs
+
+
+def test_a_later_yes_enrols_nobody_and_a_stop_with_a_symptom_escalates(live) -> None:  # type: ignore[no-untyped-def]
+    channels, clock = live
+    chat = random.randint(100_000_000, 999_999_999)
+    conversation = f"telegram:{chat}"
+    clock.set(datetime.now(timezone.utc))
+
+    def texts() -> List[str]:
+        return telegram_texts(channels.fake, str(chat))
+
+    _telegram(channels, chat, "I had a Dermapen treatment yesterday")
+    wait_until(lambda: rendered_response("utter_ask_checkin_consent") in texts())
+    before = len(texts())
+    _telegram(channels, chat, "can I wear makeup?")
+    wait_until(lambda: len(texts()) > before)
+    _telegram(channels, chat, "yes")
+    wait_until(lambda: rendered_response("utter_affirm") in texts())
+    assert _consent(channels.stack.database_url, conversation) == []
+    assert rendered_response("utter_checkin_consent_recorded") not in texts()
+
+    _telegram(channels, chat, "stop, my face is swelling and I have a fever")
+    escalations = {rendered_response(name) for name in ("utter_escalate_urgent", "utter_escalate_emergency")}
+    wait_until(lambda: escalations & set(texts()))
+    wait_until(
+        lambda: [f for f in flags_of(channels.stack.database_url, conversation) if f["kind"] == "triage"]
+    )
+    assert "stop, my face is swelling and I have a fever" in [
+        event.get("text") for event in channels.user_events(conversation)
+    ]

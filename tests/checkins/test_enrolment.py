@@ -9,7 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.checkins import enrolment as enrolments
 from bot.checkins.addresses import AddressError, conversation_for
-from bot.checkins.optout import Command, command_in, is_opted_out, set_opted_out
+from bot.checkins.optout import is_opted_out, set_opted_out
 from bot.knowledge.procedures import Procedures
 from bot.settings import CheckinSettings
 
@@ -95,23 +95,6 @@ def test_without_consent_nothing_is_on_record(factory, london, procedures) -> No
             session=session, enrolment=enrolment, actor="patient", version="v2", now=NOW
         )
         assert enrolment.consented and enrolment.consent_version == "v2"
-
-
-@pytest.mark.parametrize(
-    ("text", "command"),
-    [
-        ("STOP", Command.STOP),
-        (" stop. ", Command.STOP),
-        ("Unsubscribe", Command.STOP),
-        ("stop messages", Command.STOP),
-        ("START", Command.START),
-        ("when will the peeling stop", None),
-        ("stop, my face is hot and there is pus", None),
-        ("", None),
-    ],
-)
-def test_stop_and_start_words(text: str, command) -> None:  # type: ignore[no-untyped-def]
-    assert command_in(text) is command
 
 
 def test_opt_out_is_recorded_and_reversible(factory) -> None:

@@ -15,7 +15,7 @@ from bot.checkins import enrolment as enrolments
 from bot.checkins.content import CheckinContent
 from bot.checkins.optout import set_opted_out
 from bot.checkins.service import flag_no_response
-from bot.checkins.worker import CheckinWorker
+from bot.checkins.worker import NO_RESPONSE, SKIPPED_LATE, CheckinWorker
 from bot.knowledge.procedures import Procedures
 from bot.settings import CheckinSettings
 from bot.storage import inbox
@@ -99,7 +99,7 @@ def test_down_over_a_due_time_sends_once_within_grace_else_skips(
     # Back seven hours after day 3 was due: skipped with a log line that names no patient.
     with caplog.at_level(logging.INFO, logger="bot.checkins.worker"):
         report = worker.run_once(DAY3 + timedelta(hours=7))
-    assert report.sent == [] and len(report.skipped_late) == 1
+    assert report.sent == [] and report.count(SKIPPED_LATE) == 1
     assert "skipped" in caplog.text and "+447700900123" not in caplog.text
     assert _statuses(factory) == ["1:sent", "3:skipped:late", "7:scheduled"]
     assert len(_outbound(factory)) == 1
@@ -147,20 +147,41 @@ def test_opt_out_is_honoured_by_every_later_send_and_start_resumes(
     assert _statuses(factory) == ["1:skipped:opted_out", "3:sent", "7:scheduled"]
 
 
-def test_a_bare_stop_in_the_channel_inbox_is_honoured_without_the_chat(
-    factory, london, content, procedures
-) -> None:
-    _enrol(factory, london, procedures)
+def _inbox(factory: sessionmaker, message_id: str, text: str, status: str = inbox.INBOX_PENDING) -> None:
     with factory.begin() as session:
-        inbox.record_delivery(
+        entry, _ = inbox.record_delivery(
             session=session,
             channel="twilio",
-            message_id="SM1",
+            message_id=message_id,
             conversation_id=CONVERSATION,
-            payload={"message_id": "SM1", "sender_id": "+447700900123", "text": "Stop"},
+            payload={"message_id": message_id, "sender_id": "+447700900123", "text": text},
         )
+        entry.status = status
+
+
+def test_a_bare_stop_still_waiting_in_the_channel_inbox_is_honoured(
+    factory, london, content, procedures
+) -> None:
+    """Accepted just before the Rasa process went down: the channel worker has not recorded it yet."""
+    _enrol(factory, london, procedures)
+    _inbox(factory, "SM1", "Stop")
     assert _worker(factory, london, content).run_once(DAY1).sent == []
     assert _statuses(factory)[0] == "1:skipped:opted_out"
+    _inbox(factory, "SM2", "start")  # the newest word wins
+    assert len(_worker(factory, london, content).run_once(DAY3).sent) == 1
+
+
+def test_a_processed_stop_counts_only_through_the_recorded_preference(
+    factory, london, content, procedures
+) -> None:
+    """The channel worker records a STOP when it completes the entry; a START recorded later wins."""
+    _enrol(factory, london, procedures)
+    _inbox(factory, "SM1", "STOP", status=inbox.INBOX_DONE)
+    with factory.begin() as session:
+        set_opted_out(
+            session=session, conversation_id=CONVERSATION, opted_out=False, actor="patient", now=DAY1
+        )
+    assert len(_worker(factory, london, content).run_once(DAY1).sent) == 1
 
 
 def test_whatsapp_check_ins_carry_the_clinic_template(factory, content, procedures) -> None:
@@ -198,9 +219,9 @@ def test_no_response_item_for_staff_after_the_last_check_in(factory, content, pr
             payload={"message_id": "SM2", "sender_id": "+447700900999", "text": "all fine"},
         )
         entry.received_at = DAY7 + timedelta(hours=1)
-    assert worker.run_once(DAY7 + timedelta(hours=23)).no_response == []
-    assert len(worker.run_once(DAY7 + timedelta(hours=25)).no_response) == 1
-    assert worker.run_once(DAY7 + timedelta(hours=48)).no_response == []  # once
+    assert worker.run_once(DAY7 + timedelta(hours=23)).count(NO_RESPONSE) == 0
+    assert worker.run_once(DAY7 + timedelta(hours=25)).count(NO_RESPONSE) == 1
+    assert worker.run_once(DAY7 + timedelta(hours=48)).count(NO_RESPONSE) == 0  # once
     with factory.begin() as session:
         flags = list(session.execute(select(Flag)).scalars())
     assert [(f.conversation_id, f.kind, f.level, f.rule) for f in flags] == [
