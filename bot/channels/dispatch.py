@@ -591,7 +591,7 @@ class Dispatcher:
                 now=utcnow(),
             )
 
-        await asyncio.to_thread(self._write, work)
+        await asyncio.to_thread(self.db.write, work)
         self._fresh.discard(entry.id)
         if requests:
             self._spawn(self.send_due())
