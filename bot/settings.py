@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, cast, get_args
 
+from bot.channel_names import provider_variable_prefixes
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 Environment = Literal["development", "test", "production"]
@@ -33,9 +35,6 @@ SECRET_VARIABLES: Mapping[str, str] = {
     "action_server_secret": "AFTERCARE_ACTION_SECRET",
     "rasa_auth_token": "RASA_AUTH_TOKEN",
 }
-
-# Provider connectors declare the variables they need; these prefixes say which belong to them.
-PROVIDER_PREFIXES: Tuple[str, ...] = ("AFTERCARE_WHATSAPP_", "AFTERCARE_TELEGRAM_", "AFTERCARE_TWILIO_")
 
 
 class SettingsError(ValueError):
@@ -200,8 +199,8 @@ class DashboardSettings(_Section):
 class ChannelSettings:
     """Which channels may run: the REST webhook, the website widget, and provider credentials.
 
-    ``provider_values`` holds the ``AFTERCARE_WHATSAPP_*``, ``_TELEGRAM_*`` and ``_TWILIO_*``
-    variables that are set; each connector class declares which of them it requires.
+    ``provider_values`` holds the set ``AFTERCARE_<CHANNEL>_*`` variables of every provider channel
+    (``bot.channel_names``); each connector class declares which of them it requires.
     """
 
     rest_enabled: bool = False
@@ -216,7 +215,7 @@ class ChannelSettings:
         providers = {
             name: value.strip()
             for name, value in read.env.items()
-            if name.startswith(PROVIDER_PREFIXES) and value.strip()
+            if name.startswith(provider_variable_prefixes()) and value.strip()
         }
         return cls(
             rest_enabled=read.flag("AFTERCARE_REST_ENABLED"),

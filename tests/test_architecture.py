@@ -21,6 +21,7 @@ LAYERS: Dict[str, int] = {
     "bot.auth_token": 0,
     "bot.supervisor": 0,
     "bot.training": 0,
+    "bot.channel_names": 0,
     "bot.triage": 1,
     "bot.knowledge": 1,
     "bot.storage": 1,

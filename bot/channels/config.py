@@ -9,17 +9,18 @@ environment: the file holds ``${AFTERCARE_...}`` references, which Rasa expands.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 import yaml
 
-from bot.channels.provider import ProviderInput
+import bot.channels
+from bot.channels.provider import ProviderInput, registered_connectors
 from bot.channels.rest import REST_ENABLED, rest_enabled
-from bot.channels.telegram import TelegramInput
-from bot.channels.twilio_sms import PUBLIC_URL, TwilioInput
-from bot.channels.whatsapp import WhatsAppInput
+from bot.channels.twilio_sms import PUBLIC_URL
 from bot.settings import MIN_SECRET_LENGTH, Settings
 
 CREDENTIALS_FILE = "credentials.yml"
@@ -60,9 +61,16 @@ class ProviderChannel:
         return cls(connector.CHANNEL, connector.class_path(), connector.REQUIRED, connector.OPTIONAL)
 
 
-# Adding a provider: write its ProviderInput module and list the class here.
-CONNECTORS: Tuple[Type[ProviderInput], ...] = (WhatsAppInput, TelegramInput, TwilioInput)
-PROVIDERS: Tuple[ProviderChannel, ...] = tuple(ProviderChannel.of(connector) for connector in CONNECTORS)
+def connectors() -> Tuple[Type[ProviderInput], ...]:
+    """Every provider connector: each module of ``bot.channels`` is imported, and its classes register."""
+    for module in pkgutil.iter_modules(bot.channels.__path__, prefix=f"{bot.channels.__name__}."):
+        importlib.import_module(module.name)
+    return registered_connectors()
+
+
+def providers() -> Tuple[ProviderChannel, ...]:
+    """The registry: one entry per connector class (adding a provider is adding its module)."""
+    return tuple(ProviderChannel.of(connector) for connector in connectors())
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ def channel_statuses(settings: Settings) -> List[ChannelStatus]:
             webhook_path="/webhooks/widget/demo",
         ),
     ]
-    for provider in PROVIDERS:
+    for provider in providers():
         missing = tuple(provider.missing(_provider_env(settings)))
         path = f"/webhooks/{provider.name}/webhook"
         statuses.append(ChannelStatus(provider.name, not missing, missing, webhook_path=path))
@@ -142,7 +150,7 @@ def credentials_for(settings: Settings) -> Dict[str, Any]:
         if settings.channels.widget_origins:
             widget["allowed_origins"] = list(settings.channels.widget_origins)
         credentials[WIDGET_CLASS] = widget or None
-    for provider in PROVIDERS:
+    for provider in providers():
         if not provider.missing(env):
             credentials[provider.class_path] = provider.credentials(env)
     return credentials

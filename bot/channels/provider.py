@@ -13,13 +13,14 @@ from __future__ import annotations
 import abc
 import logging
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Mapping, Optional, Tuple, Type
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channel_names import provider_channels
 from bot.channels.dispatch import Assistant, Dispatcher, Inbound, Reply, StatusUpdate, reply
 from bot.channels.http import Delivery, ProviderClient, RequestError, read_body
 from bot.channels.named import NamedInputChannel
@@ -46,14 +47,40 @@ def api_base_variable(channel: str, default: str) -> Dict[str, Tuple[str, str]]:
     return {"api_base": (f"AFTERCARE_{channel.upper()}_API_BASE", default)}
 
 
+# Every connector class defined, by channel name.
+_CONNECTORS: Dict[str, Type[ProviderInput]] = {}
+
+
+def registered_connectors() -> Tuple[Type[ProviderInput], ...]:
+    """The connector classes defined so far, in ``bot.channel_names`` order."""
+    return tuple(_CONNECTORS[name] for name in provider_channels() if name in _CONNECTORS)
+
+
 class ProviderInput(NamedInputChannel, metaclass=abc.ABCMeta):
-    """A provider webhook at ``/webhooks/<CHANNEL>/webhook`` with durable, ordered, once-only handling."""
+    """A provider webhook at ``/webhooks/<CHANNEL>/webhook`` with durable, ordered, once-only handling.
+
+    Defining a subclass that declares ``CHANNEL`` registers it: the channel registry, the
+    credentials file and the Dispatcher all come from the registered classes. Its name must be
+    listed in ``bot.channel_names``, which the layers that cannot load connectors read.
+    """
 
     # credential key -> environment variable; the channel runs only when all are set
     REQUIRED: ClassVar[Mapping[str, str]] = {}
     # credential key -> (environment variable, default)
     OPTIONAL: ClassVar[Mapping[str, Tuple[str, str]]] = {}
     MAX_TEXT: ClassVar[int] = 4096
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "CHANNEL" in vars(cls):
+            if cls.CHANNEL not in provider_channels():
+                raise TypeError(f"list the {cls.CHANNEL!r} channel in bot.channel_names.PROVIDER_CHANNELS")
+            known = _CONNECTORS.get(cls.CHANNEL)
+            if known is not None and known.class_path() != cls.class_path():
+                raise TypeError(
+                    f"two connectors for the {cls.CHANNEL} channel: {known.class_path()}, {cls.class_path()}"
+                )
+            _CONNECTORS[cls.CHANNEL] = cls
 
     @classmethod
     def class_path(cls) -> str:

@@ -12,18 +12,18 @@ from typing import Any, Mapping, Optional, Sequence
 
 from sqlalchemy.orm import Session
 
+from bot.channel_names import patient_channels
 from bot.checkins import names
 from bot.checkins.enrolment import EnrolmentRequest, active_enrolments, enrol
 from bot.checkins.optout import PATIENT_ACTOR, Command, command_in, is_opted_out, set_opted_out
 from bot.knowledge.procedures import Procedures
 from bot.settings import CheckinSettings
-from bot.storage.checkins import CHECKIN_CHANNELS
 
 
 def reachable_channel(conversation_id: str) -> Optional[str]:
     """The channel a check-in can reach this conversation on (``whatsapp:...``), or None (REST)."""
     channel, separator, sender = conversation_id.partition(":")
-    return channel if separator and sender and channel in CHECKIN_CHANNELS else None
+    return channel if separator and sender and channel in patient_channels() else None
 
 
 def should_offer(

@@ -18,6 +18,7 @@ from typing import Callable, Optional
 
 from sqlalchemy.orm import Session
 
+from bot.channel_names import patient_channels
 from bot.channels.config import enabled_channels
 from bot.checkins import enrolment as enrolments
 from bot.checkins.addresses import AddressError
@@ -28,7 +29,7 @@ from bot.cli.common import cli_actor, database
 from bot.knowledge.procedures import Procedures, procedures_for_clinic
 from bot.settings import Settings
 from bot.storage import audit
-from bot.storage.checkins import CHECKIN_CHANNELS, Enrolment
+from bot.storage.checkins import Enrolment
 from bot.storage.db import utcnow
 from bot.storage.masking import mask_identity
 
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     commands = parser.add_subparsers(dest="patients_command", metavar="ACTION", required=True)
 
     enroll = commands.add_parser("enroll", help="enrol one patient")
-    enroll.add_argument("--channel", choices=CHECKIN_CHANNELS, required=True)
+    enroll.add_argument("--channel", choices=patient_channels(), required=True)
     enroll.add_argument("--to", required=True, help="the patient's address on that channel")
     enroll.add_argument("--procedure", required=True, help="a procedure id of knowledge/procedures.yml")
     enroll.add_argument("--date", required=True, type=date.fromisoformat, help="treatment date YYYY-MM-DD")

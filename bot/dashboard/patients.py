@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from bot.channel_names import patient_channels
 from bot.checkins import enrolment as enrolments
 from bot.checkins.addresses import AddressError
 from bot.checkins.content import load_content
@@ -23,7 +24,7 @@ from bot.dashboard.db import record, state, transaction
 from bot.knowledge import get_clinic_settings
 from bot.knowledge.procedures import Procedures, procedures_for_clinic
 from bot.storage import inbox
-from bot.storage.checkins import CHECKIN_CHANNELS, Enrolment
+from bot.storage.checkins import Enrolment
 from bot.storage.db import utcnow
 from bot.storage.masking import mask_identity
 from bot.storage.models import Flag
@@ -51,7 +52,7 @@ def _form_page(form: Mapping[str, Any], error: Optional[str] = None) -> str:
         "patients/index.html",
         enrolments=listed,
         procedures=_procedures().procedures,
-        channels=CHECKIN_CHANNELS,
+        channels=patient_channels(),
         wording=load_content(settings.knowledge_dir).staff_consent_wording,
         form=form,
         error=error,
@@ -76,7 +77,7 @@ def enrol() -> ResponseReturnValue:
         treated = date.fromisoformat(form["date"])
     except ValueError:
         treated = None
-    if form["channel"] not in CHECKIN_CHANNELS:
+    if form["channel"] not in patient_channels():
         return _form_page(form, "channel"), 400
     if procedures.get(form["procedure"]) is None:
         return _form_page(form, "procedure"), 400

@@ -28,8 +28,6 @@ CHECKIN_SKIPPED = "skipped"
 CHECKIN_CANCELLED = "cancelled"
 CHECKIN_STATUSES = (CHECKIN_SCHEDULED, CHECKIN_SENT, CHECKIN_SKIPPED, CHECKIN_CANCELLED)
 
-CHECKIN_CHANNELS = ("whatsapp", "telegram", "twilio", "widget")
-
 
 class Enrolment(Base):
     """A patient enrolled for check-ins after one treatment, and the consent behind it."""
@@ -54,10 +52,7 @@ class Enrolment(Base):
 
     checkins = relationship("ScheduledCheckin", back_populates="enrolment", order_by="ScheduledCheckin.day")
 
-    __table_args__ = (
-        sa.CheckConstraint(sql_in("status", ENROLMENT_STATUSES), name="status"),
-        sa.CheckConstraint(sql_in("channel", CHECKIN_CHANNELS), name="channel"),
-    )
+    __table_args__ = (sa.CheckConstraint(sql_in("status", ENROLMENT_STATUSES), name="status"),)
 
     @property
     def consented(self) -> bool:

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from sqlalchemy import CheckConstraint, Index, String, Text, delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.channel_names import patient_channels
 from bot.storage import columns
 from bot.storage.db import any_row, claim_rows, insert_unless_taken, utcnow
 from bot.storage.models import Base
@@ -40,7 +41,6 @@ OUTBOUND_STATUSES: Tuple[str, ...] = (STATUS_QUEUED, STATUS_SENT, STATUS_DELIVER
 # A status never moves backwards (callbacks arrive out of order).
 _RANK = {STATUS_QUEUED: 0, STATUS_SENT: 1, STATUS_DELIVERED: 2, STATUS_FAILED: 3}
 
-CHANNELS: Tuple[str, ...] = ("whatsapp", "telegram", "twilio", "widget")
 KEY_PREFIX = "outbound"
 # In a row's template: the template carries the message's whole text, so it is the message
 # (sent in its place when the reply window is closed, never followed by the plain copy).
@@ -122,7 +122,7 @@ class OutboundReceipt(Base):
 def channel_of(conversation_id: str) -> str:
     """The channel a conversation id names (``whatsapp:+44...`` -> ``whatsapp``)."""
     channel, sep, rest = conversation_id.partition(":")
-    if not sep or not rest or channel not in CHANNELS:
+    if not sep or not rest or channel not in patient_channels():
         raise UnknownChannelError("conversation id without a known channel prefix")
     return channel
 

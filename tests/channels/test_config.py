@@ -6,11 +6,11 @@ import pytest
 import yaml
 
 from bot.channels.config import (
-    PROVIDERS,
     channel_statuses,
     credentials_for,
     describe_channels,
     enabled_channels,
+    providers,
     runtime_credentials,
 )
 from bot.settings import Settings
@@ -121,18 +121,20 @@ def test_the_rest_webhook_is_ours_and_off_in_production(tmp_path):
 
 
 def test_the_registry_comes_from_the_connector_classes():
-    from bot.channels.config import CONNECTORS
+    from bot.channels.config import connectors
 
     assert (
-        [p.name for p in PROVIDERS] == [c.CHANNEL for c in CONNECTORS] == ["whatsapp", "telegram", "twilio"]
+        [p.name for p in providers()]
+        == [c.CHANNEL for c in connectors()]
+        == ["whatsapp", "telegram", "twilio"]
     )
-    for provider, connector in zip(PROVIDERS, CONNECTORS, strict=True):
+    for provider, connector in zip(providers(), connectors(), strict=True):
         assert provider.required == connector.REQUIRED
         assert provider.class_path == connector.class_path()
 
 
 def test_every_provider_names_its_class_and_variables():
-    for provider in PROVIDERS:
+    for provider in providers():
         module, _, cls = provider.class_path.rpartition(".")
         assert getattr(__import__(module, fromlist=[cls]), cls).name() == provider.name
         assert all(variable.startswith("AFTERCARE_") for variable in provider.required.values())
