@@ -274,9 +274,7 @@ def _claim_alerts(
                 continue
             alert.claimed_until = now + context.claim
             target = context.policy.target(alert.level)
-            amount = (
-                (target.out_of_hours if alert.out_of_hours else target.in_hours) if target else timedelta(0)
-            )
+            amount = target.amount(clinic_open=not alert.out_of_hours) if target else timedelta(0)
             message = build_escalation_message(alert, flag, context.alerts.dashboard_url, describe(amount))
             jobs.append(_Job(int(alert.id), alert.channel, alert.address, message))
     return jobs
