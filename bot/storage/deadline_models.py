@@ -39,6 +39,9 @@ class FlagDeadline(Base):
     started_at = Column(UTCDateTime, nullable=False)
     next_due_at = Column(UTCDateTime, nullable=False)
     steps_done = Column(Integer, nullable=False, default=0)
+    # Steps taken before staff last reopened the flag: the clock then runs again from the
+    # reopening (``started_at``), from the start of the chain (bot.deadlines.worker).
+    steps_before_restart = Column(Integer, nullable=False, default=0, server_default="0")
     fallback_queued_at = Column(UTCDateTime, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
