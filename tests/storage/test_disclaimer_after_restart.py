@@ -12,11 +12,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
+import yaml
 from rasa.shared.core.domain import Domain
 
 from bot.settings import PROJECT_ROOT
 from bot.tracker_store import AftercareTrackerStore, conversation_tag
 from tests.storage.test_tracker_store import DISCLAIMER, _outage, _stored, _turn
+
+DOMAIN_RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +68,37 @@ def test_a_new_patient_during_an_outage_still_gets_the_disclaimer(
         assert _stored(engine, "telegram:2", "bot").count(DISCLAIMER) == 1
     finally:
         store.engine.dispose()
+
+
+@pytest.mark.slow
+def test_rasa_restarted_during_an_outage_greets_a_returning_patient_without_the_disclaimer(
+    trained_model: Path, tmp_path: Path, record: Path
+) -> None:
+    """Rasa's own message processor, the trained model, a process "restart" (a new agent)."""
+    import os
+
+    from rasa.core.agent import Agent
+
+    folder = tmp_path / "db"
+    url = f"sqlite:///{folder / 'aftercare.db'}"
+    sender = "telegram:778"
+    disclaimer = DOMAIN_RESPONSES["utter_disclaimer"][0]["text"].split("{")[0]
+
+    def texts(replies: list) -> list:
+        return [str(reply.get("text") or "") for reply in replies]
+
+    first_store = AftercareTrackerStore(host=url, disclaimer_file=record)
+    first = Agent.load(str(trained_model), tracker_store=first_store)
+    before = asyncio.run(first.handle_text("hello", sender_id=sender))
+    assert any(text.startswith(disclaimer) for text in texts(before))
+    first_store.engine.dispose()
+
+    store = AftercareTrackerStore(host=url, disclaimer_file=record)
+    restarted = Agent.load(str(trained_model), tracker_store=store)
+    store.engine.dispose()
+    os.rename(folder, folder.with_name("db-away"))
+    try:
+        during = asyncio.run(restarted.handle_text("hello again", sender_id=sender))
+    finally:
+        os.rename(folder.with_name("db-away"), folder)
+    assert during and not any(text.startswith(disclaimer) for text in texts(during))
