@@ -25,7 +25,12 @@ CLINIC_SLOTS = {
     "response_target_urgent": "response_target_urgent",
     "response_target_routine": "response_target_routine",
     "response_target_handoff": "response_target_handoff",
+    # The clinic's own out-of-hours route, said in the escalation reply when it is closed.
+    "out_of_hours": "out_of_hours",
 }
+# Whether the clinic is open at the patient's message (its opening hours); set by the
+# SafetyPolicy with the slots above, it picks the escalation reply's out-of-hours wording.
+CLINIC_OPEN = "clinic_open"
 
 # Custom actions (served by actions/).
 ACTION_ANSWER_QUESTION = "action_answer_question"

@@ -12,7 +12,9 @@ What differs from the stock ``SQL`` store, and why:
   instead of failing every later message of that patient;
 - new events are appended by comparing with what is stored (type and timestamp), not by
   counting, so after an outage every turn kept in memory is stored once, in order; while
-  the database is away, reads fall back to the copy in memory.
+  the database is away, reads fall back to the copy in memory, and a conversation with no
+  copy there (the process restarted meanwhile) that was shown the disclaimer starts from one
+  that remembers it (``bot.storage.disclaimer_journal``), so the patient does not get it twice.
 
 And what makes a turn cheap (issue 15, ``bench/README.md``):
 
@@ -36,20 +38,23 @@ import logging
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Generator, Iterable, List, Optional, Tuple
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.events import Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot.names import DISCLAIMER_SHOWN
 from bot.settings import Settings
 from bot.storage.db import READ_ONLY, make_engine, make_session_factory
+from bot.storage.disclaimer_journal import DisclaimerJournal, journal_path
 from bot.storage.quarantine import UnreadableEvent, quarantine_events
 
 logger = logging.getLogger(__name__)
@@ -96,12 +101,21 @@ class AftercareTrackerStore(SQLTrackerStore):
         host: Optional[str] = None,
         event_broker: Optional[EventBroker] = None,
         memory_size: int = MEMORY_SIZE,
+        disclaimer_file: Optional[Path] = None,
         **kwargs: Dict[str, Any],
     ) -> None:
         # Rasa's constructor builds a plain engine and retries forever while the database
         # is down; ours builds the hardened engine and lets the first write create the table.
         TrackerStore.__init__(self, domain, event_broker, **kwargs)
-        url = host or Settings.from_env().database_url
+        if host:
+            url = host
+        else:
+            # As Rasa builds it (no host): the settings' database, and the disclaimer record in
+            # var/. A caller that names its database names the record too, or goes without one.
+            settings = Settings.from_env()
+            url = settings.database_url
+            disclaimer_file = disclaimer_file or journal_path(settings.var_dir)
+        self._disclaimers = DisclaimerJournal(disclaimer_file) if disclaimer_file is not None else None
         self.engine = make_engine(url, **engine_options(url))
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._session_factory = make_session_factory(self.engine)
@@ -186,6 +200,13 @@ class AftercareTrackerStore(SQLTrackerStore):
             tracker = await self._retrieve(sender_id, fetch_events_from_all_sessions)
         except Exception as error:  # noqa: BLE001 - any database failure degrades to memory
             remembered = self._from_memory(sender_id)
+            if remembered is None and self._disclaimer_was_shown(sender_id):
+                logger.error(
+                    "Could not read conversation %s (%s); starting from one that saw the disclaimer.",
+                    conversation_tag(sender_id),
+                    type(error).__name__,
+                )
+                return self._tracker_that_saw_the_disclaimer(sender_id)
             logger.error(
                 "Could not read conversation %s (%s); %s.",
                 conversation_tag(sender_id),
@@ -194,6 +215,30 @@ class AftercareTrackerStore(SQLTrackerStore):
             )
             return remembered
         return tracker
+
+    def _disclaimer_was_shown(self, sender_id: str) -> bool:
+        try:
+            return self._disclaimers is not None and self._disclaimers.shown(conversation_tag(sender_id))
+        except OSError as error:
+            logger.error("Could not read the disclaimer record (%s).", type(error).__name__)
+            return False
+
+    def _tracker_that_saw_the_disclaimer(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        # One event, no session start: Rasa goes on with the session, and once the database is
+        # back the turns are appended after the stored ones, with no reset of their slots.
+        if not self.domain:
+            return None
+        events: List[Event] = [SlotSet(DISCLAIMER_SHOWN, True)]
+        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+
+    def _note_disclaimer(self, tracker: DialogueStateTracker) -> None:
+        """Record (before any database write) that this conversation saw the disclaimer."""
+        if self._disclaimers is None or not tracker.get_slot(DISCLAIMER_SHOWN):
+            return
+        try:
+            self._disclaimers.record(conversation_tag(tracker.sender_id))
+        except OSError as error:  # the conversation itself matters more
+            logger.error("Could not write the disclaimer record (%s).", type(error).__name__)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
@@ -263,6 +308,7 @@ class AftercareTrackerStore(SQLTrackerStore):
         """Store the events not stored yet; on failure keep them in memory and log one line."""
         events = list(tracker.events)
         remembered = self._remembered(tracker.sender_id)
+        self._note_disclaimer(tracker)
         try:
             await self.stream_events(tracker)
             self._ensure_schema()

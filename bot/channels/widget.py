@@ -10,6 +10,8 @@ or, as the widget sends it, in the JSON body as ``"token"``):
   continues it;
 - ``POST /photo`` with the token, ``id``, base64 ``image``, optional ``caption`` and
   ``consent``: a photo for staff (``bot.channels.widget_photo``), answered like ``/message``;
+- ``POST /photo/<id>/thumbnail`` (or ``GET`` with the header): the thumbnail of one of the
+  patient's own photos, for the history (401 without a valid token, 404 for anyone else's);
 - ``GET /config``: the widget's labels, suggested questions and the clinic's numbers;
 - ``POST /contact`` with the token, ``kind`` (phone/email) and ``value``: the optional
   "how can the clinic reach you?" step, offered (``contact_offer``) once the conversation is flagged;
@@ -45,8 +47,10 @@ from bot.channels.widget_history import bot_message, history
 from bot.channels.widget_photo import (
     ConsentMissingError,
     body_limit,
+    own_thumbnail,
     parse_upload,
     photo_config,
+    photo_entries,
     store_upload,
 )
 from bot.media.images import ImageRefusedError
@@ -222,10 +226,17 @@ class WidgetInput(NamedInputChannel):
         except Exception:  # the transcript still loads without staff messages
             logger.exception("widget: could not read staff messages")
             rows = []
+        try:
+            photos = await asyncio.to_thread(
+                self.dispatcher.write, lambda db: photo_entries(db, conversation)
+            )
+        except Exception:  # the transcript still loads without the photos
+            logger.exception("widget: could not read the conversation's photos")
+            photos = []
         tracker = await self._tracker(request, session_id)
         events = [event.as_dict() for event in tracker.events] if tracker is not None else []
         triage_level = tracker.get_slot(TRIAGE_LEVEL) if tracker is not None else None
-        body = {"messages": history(events, outbound=rows), "triage_level": triage_level}
+        body = {"messages": history(events, outbound=rows, photos=photos), "triage_level": triage_level}
         return self._json(request, {**body, "contact_offer": await self._contact_offer(session_id)})
 
     async def _contact_offer(self, session_id: str) -> bool:
@@ -302,6 +313,27 @@ class WidgetInput(NamedInputChannel):
             request, on_new_message, session_id, upload.caption, client_id, media="image"
         )
 
+    async def _thumbnail(self, request: Request, photo_id: int) -> HTTPResponse:
+        """One of the patient's own photos, small: only for their session, never cached."""
+        try:
+            data = parse_json_object(await read_body(request)) if request.method == "POST" else None
+            session_id = self._session(request, data)
+        except RequestError as error:
+            status = 401 if error.status == 403 else error.status
+            return self._json(request, {"error": error.reason}, status=status)
+        conversation = self.dispatcher.conversation(session_id)
+        found = await asyncio.to_thread(
+            self.dispatcher.write, lambda db: own_thumbnail(db, conversation, photo_id)
+        )
+        try:
+            image = await asyncio.to_thread(self.dispatcher.photos.store.read, found[0]) if found else None
+        except FileNotFoundError:  # purged meanwhile
+            image = None
+        if found is None or image is None:
+            return self._json(request, {"error": "not found"}, status=404)
+        headers = {**SECURITY_HEADERS, **self._cors(request), "Cache-Control": "no-store, private"}
+        return response.raw(image, content_type=found[1], headers=headers)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: health, config, session, message, history, static files and the demo page."""
         webhook = Blueprint("aftercare_widget", __name__)
@@ -344,6 +376,11 @@ class WidgetInput(NamedInputChannel):
         @webhook.route("/photo", methods=["POST"], stream=True)
         async def photo(request: Request) -> HTTPResponse:
             return await self._photo(request, on_new_message)
+
+        @webhook.route("/photo/<photo_id:int>/thumbnail", methods=["GET", "POST"], stream=True)
+        async def thumbnail(request: Request, photo_id: int) -> HTTPResponse:
+            return await self._thumbnail(request, photo_id)
+
         @webhook.route("/contact", methods=["POST"], stream=True)
         async def contact(request: Request) -> HTTPResponse:
             # The optional contact step (bot.channels.widget_contact); the value is never logged.

@@ -52,21 +52,34 @@ def outbound_message(row: Mapping[str, Any]) -> Dict[str, Any]:
     }
 
 
+def photo_message(photo: Mapping[str, Any]) -> Dict[str, Any]:
+    """A photo the patient sent without words, as the widget renders it."""
+    mid = client_id(str(photo["message_id"]))
+    return {"from": "user", "text": "", "id": mid, "photo": {"id": photo["id"]}}
+
+
 def history(
     events: Iterable[Mapping[str, Any]],
     limit: int = HISTORY_LIMIT,
     outbound: Sequence[Mapping[str, Any]] = (),
+    photos: Sequence[Mapping[str, Any]] = (),
 ) -> List[Dict[str, Any]]:
     """Return the visible messages of a conversation (oldest first, at most ``limit``).
 
     ``outbound`` rows (each with ``at``, a POSIX time) are placed among the turns by time.
+    ``photos`` (``id``, ``message_id``, ``at``) join the patient's message they came with (its
+    caption), or stand as a message of their own; the widget fetches them by id.
     """
     timed: List[Tuple[float, Dict[str, Any]]] = []
+    unplaced = {str(photo["message_id"]): photo for photo in photos}
     for event in events:
         kind = event.get("event")
         at = float(event.get("timestamp") or 0.0)
         if kind == "user" and event.get("text"):
             message = {"from": "user", "text": event["text"], "id": client_id(event.get("message_id"))}
+            photo = unplaced.pop(str(event.get("message_id")), None)
+            if photo is not None:
+                message["photo"] = {"id": photo["id"]}
             timed.append((at, message))
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
             data = event.get("data") or {}
@@ -75,5 +88,6 @@ def history(
                 (at, bot_message(event.get("text"), metadata.get("utter_action"), data.get("buttons")))
             )
     timed += [(float(row["at"]), outbound_message(row)) for row in outbound]
+    timed += [(float(photo["at"]), photo_message(photo)) for photo in unplaced.values()]
     timed.sort(key=lambda pair: pair[0])  # stable: a turn's own events keep their order
     return [message for _, message in timed][-limit:]

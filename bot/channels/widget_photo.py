@@ -6,6 +6,10 @@ optional ``caption`` and ``consent: true`` once the patient agreed to the photo 
 The server applies the same checks as for every channel (size, type by content,
 re-encoding without EXIF), stores the photo, records the consent, and then hands the
 message to the dispatcher like any other, which flags the conversation and acknowledges.
+
+After a reload the history names the conversation's photos (``photo_entries``) and the widget
+fetches each thumbnail from ``/photo/<id>/thumbnail`` with its session token: a patient gets
+only the photos of their own conversation (``own_thumbnail``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import asyncio
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.channels.http import RequestError
 from bot.channels.text import neutralise
@@ -22,7 +29,7 @@ from bot.media.images import TOO_LARGE, ImageRefusedError
 from bot.media.intake import PhotoIntake, PhotoMessage
 from bot.media.texts import CLINIC_CONSENT_KEY, PhotoTexts
 from bot.media.texts import clinic_values as media_clinic_values
-from bot.storage.photos import consent_given, record_consent
+from bot.storage.photos import Photo, consent_given, photos_for_conversation, record_consent
 
 # base64 is 4/3 of the bytes; the rest of the JSON is small.
 BASE64_OVERHEAD = 4 / 3
@@ -99,3 +106,21 @@ def photo_config(texts: PhotoTexts, clinic: Optional[Mapping[str, str]], max_byt
         "consent": texts.say("consent", _with_clinic_consent(clinic)),
         "max_bytes": max_bytes,
     }
+
+
+def photo_entries(session: Session, conversation_id: str) -> List[Dict[str, Any]]:
+    """The conversation's widget photos for its history: id, the message they came with, when."""
+    return [
+        {"id": int(photo.id), "message_id": str(photo.message_id), "at": photo.created_at.timestamp()}
+        for photo in photos_for_conversation(session=session, conversation_id=conversation_id)
+        if photo.channel == "widget"
+    ]
+
+
+def own_thumbnail(session: Session, conversation_id: str, photo_id: int) -> Optional[Tuple[str, str]]:
+    """The thumbnail's file name and type, only if the photo belongs to this conversation."""
+    statement = select(Photo.thumbnail_name, Photo.content_type).where(
+        Photo.id == photo_id, Photo.conversation_id == conversation_id, Photo.channel == "widget"
+    )
+    row = session.execute(statement).first()
+    return (str(row[0]), str(row[1])) if row is not None else None

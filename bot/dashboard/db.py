@@ -58,3 +58,11 @@ def record(
     name = actor or (user.username if user is not None else "anonymous")
     audit.record(session=db, actor=name, action=action, target=target, detail=detail, ip=client_ip())
     g.audited = True
+
+
+def record_refusal(db: Session, target: Optional[str], detail: Optional[str]) -> None:
+    """Audit a refused request (bounded per address when nobody is logged in: ``audit.record_refusal``)."""
+    user = g.get("user")
+    name = user.username if user is not None else audit.ANONYMOUS
+    audit.record_refusal(session=db, actor=name, target=target, detail=detail, ip=client_ip())
+    g.audited = True

@@ -20,7 +20,7 @@ from flask import Flask, Response, abort, current_app, g, redirect, request, ses
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
-from bot.dashboard.db import EXTENSION, record, transaction
+from bot.dashboard.db import EXTENSION, record, record_refusal, transaction
 from bot.storage import api_tokens, staff_sessions
 from bot.storage.db import utcnow
 from bot.storage.models import StaffUser
@@ -175,7 +175,7 @@ def audit_request(response: Response) -> Response:
         return response
     with transaction() as db:
         if denied is not None:
-            record(db, "access.denied", target=request.path[:255], detail=f"{request.method} {denied}")
+            record_refusal(db, target=request.path[:255], detail=f"{request.method} {denied}")
         else:
             record(
                 db,

@@ -52,13 +52,20 @@ def render(name: str, values: Mapping[str, str], domain_file: Path = DOMAIN_FILE
     return _responses(domain_file)[name].format_map(_Blank(values))
 
 
-def fallback_key(flag_id: int, level: str) -> str:
-    """The outbound idempotency key of one flag's fallback at one level."""
-    return f"deadline-fallback:{flag_id}:{level}"
+def fallback_key(flag_id: int, level: str, round_from_step: int = 0) -> str:
+    """The outbound idempotency key of one flag's fallback at one level (and round, once reopened)."""
+    key = f"deadline-fallback:{flag_id}:{level}"
+    return f"{key}:{round_from_step}" if round_from_step else key
 
 
 def queue_fallback(
-    session: Session, *, flag: Flag, level: str, clinic_open: bool, values: Mapping[str, str]
+    session: Session,
+    *,
+    flag: Flag,
+    level: str,
+    clinic_open: bool,
+    values: Mapping[str, str],
+    round_from_step: int = 0,
 ) -> Optional[int]:
     """Queue the fallback for ``flag`` in the caller's transaction; None if its channel cannot send."""
     from bot.storage.outbound import KIND_FALLBACK, UnknownChannelError, queue_outbound
@@ -70,7 +77,7 @@ def queue_fallback(
             conversation_id=str(flag.conversation_id),
             kind=KIND_FALLBACK,
             text=text,
-            key=fallback_key(int(flag.id), level),
+            key=fallback_key(int(flag.id), level, round_from_step),
         )
     except UnknownChannelError:
         return None

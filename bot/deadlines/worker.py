@@ -14,6 +14,8 @@ and restarted, and several can run at once:
   payload carries an idempotency key for receivers that may see it twice).
 
 Acknowledged, resolved or re-levelled flags stop their clock; their pending alerts are skipped.
+A flag staff reopen gets its clock again, counted from the reopening and from the start of the
+chain (``restart_reopened_clocks``; the patient's fallback goes out again for the new round).
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class DeadlineReport:
     """What one round did (ids)."""
 
     started: List[int] = field(default_factory=list)
+    restarted: List[int] = field(default_factory=list)
     escalated: List[int] = field(default_factory=list)
     fallbacks: List[int] = field(default_factory=list)
     stopped: List[int] = field(default_factory=list)
@@ -127,6 +130,46 @@ def start_clocks(session: Session, context: DeadlineContext, now: datetime, repo
             report.started.append(int(flag.id))
 
 
+def restart_reopened_clocks(
+    session: Session, context: DeadlineContext, now: datetime, report: DeadlineReport
+) -> None:
+    """Run the clock of every flag reopened since its clock started again, from the reopening.
+
+    An open flag changes ``updated_at`` at its level only when staff reopen it (a raise is a new
+    level, with its own clock), so a clock started before it belongs to the earlier round,
+    whether or not this worker saw the flag closed in between.
+    """
+    reopened = (
+        select(FlagDeadline, Flag)
+        .join(Flag, (Flag.id == FlagDeadline.flag_id) & (Flag.level == FlagDeadline.level))
+        .where(Flag.status == STATUS_OPEN, FlagDeadline.started_at < Flag.updated_at)
+        .order_by(FlagDeadline.id)
+        .limit(BATCH)
+    )
+    for clock, flag in session.execute(reopened).all():
+        target = context.policy.target(flag.level)
+        started = flag.updated_at
+        if target is None or started is None:
+            continue
+        stale = now - started > context.stale_after
+        # Compare-and-set on started_at: of several workers, one restarts this round.
+        taken = session.execute(
+            update(FlagDeadline)
+            .where(FlagDeadline.id == clock.id, FlagDeadline.started_at == clock.started_at)
+            .values(
+                status=DEADLINE_DONE if stale else DEADLINE_RUNNING,
+                started_at=started,
+                next_due_at=target.due(context.policy.hours, started, 1),
+                steps_before_restart=FlagDeadline.steps_done,
+                fallback_queued_at=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:
+            report.restarted.append(int(flag.id))
+
+
 def _insert_clock(session: Session, clock: FlagDeadline) -> bool:
     """Insert in a savepoint; False when another worker started this clock first."""
     try:
@@ -151,8 +194,11 @@ def _take_step(
     clinic_open = policy.hours.is_open(now)
     recipients = policy.recipients(now)
     step = int(clock.steps_done) + 1
-    finished = step >= len(recipients) or target is None
-    next_due = target.due(policy.hours, clock.started_at, step + 1) if target is not None else now
+    # Steps of this round (since the flag was last reopened) pick the recipient and the due time.
+    base = int(clock.steps_before_restart or 0)
+    in_round = step - base
+    finished = in_round >= len(recipients) or target is None
+    next_due = target.due(policy.hours, clock.started_at, in_round + 1) if target is not None else now
     # Compare-and-set: of several workers, exactly one moves steps_done from step - 1 to step.
     taken = session.execute(
         update(FlagDeadline)
@@ -167,8 +213,8 @@ def _take_step(
     )
     if taken.rowcount != 1:
         return
-    if step <= len(recipients):
-        recipient = recipients[step - 1]
+    if in_round <= len(recipients):
+        recipient = recipients[in_round - 1]
         alert = EscalationAlert(
             flag_id=flag.id,
             deadline_id=clock.id,
@@ -187,9 +233,14 @@ def _take_step(
         session.add(alert)
         session.flush()
         report.escalated.append(int(alert.id))
-    if step == 1:
+    if in_round == 1:
         outbound_id = queue_fallback(
-            session, flag=flag, level=clock.level, clinic_open=clinic_open, values=context.clinic_values
+            session,
+            flag=flag,
+            level=clock.level,
+            clinic_open=clinic_open,
+            values=context.clinic_values,
+            round_from_step=base,
         )
         session.execute(
             update(FlagDeadline)
@@ -266,9 +317,7 @@ def _claim_alerts(
                 continue
             alert.claimed_until = now + context.claim
             target = context.policy.target(alert.level)
-            amount = (
-                (target.out_of_hours if alert.out_of_hours else target.in_hours) if target else timedelta(0)
-            )
+            amount = target.amount(clinic_open=not alert.out_of_hours) if target else timedelta(0)
             message = build_escalation_message(alert, flag, context.alerts.dashboard_url, describe(amount))
             jobs.append(_Job(int(alert.id), alert.channel, alert.address, message))
     return jobs
@@ -326,11 +375,12 @@ def run_once(
     now: Optional[datetime] = None,
     senders: Optional[Mapping[str, Sender]] = None,
 ) -> DeadlineReport:
-    """One round: stop finished clocks, start new ones, escalate due ones, deliver alerts."""
+    """One round: stop finished clocks, (re)start clocks, escalate due ones, deliver alerts."""
     now = now or utcnow()
     report = DeadlineReport()
     with factory.begin() as session:
         stop_clocks(session, now, report)
+        restart_reopened_clocks(session, context, now, report)
         start_clocks(session, context, now, report)
     with factory.begin() as session:
         escalate_due(session, context, now, report)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 from bot.knowledge.deadline_policy import DEFAULT_TARGETS, DeadlinePolicy, parse_policy, target_values
 from bot.knowledge.errors import KnowledgeError, Problem, fail
@@ -69,10 +70,13 @@ class ClinicSettings:
     deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy, compare=False, hash=False)
     photo_consent: str = ""
 
-    def as_template_values(self) -> Dict[str, str]:
-        """Return the placeholder values answers may use, e.g. ``{"clinic_phone": ...}``."""
+    def as_template_values(self, moment: Optional[datetime] = None) -> Dict[str, str]:
+        """Return the placeholder values answers may use, e.g. ``{"clinic_phone": ...}``.
+
+        ``moment``: the response targets as they run then (out of hours they may differ).
+        """
         values = {placeholder: getattr(self, name) for name, placeholder in PLACEHOLDERS.items()}
-        return {**values, **target_values(self.deadlines)}
+        return {**values, **target_values(self.deadlines, moment)}
 
 
 _FIELD_NAMES = tuple(PLACEHOLDERS)

@@ -47,12 +47,17 @@ class Target:
     out_of_hours: timedelta
     clock: str = CLOCK_WALL
 
+    def amount(self, clinic_open: bool) -> timedelta:
+        """The target that runs for a flag raised now: opening time, or wall time by opening hours."""
+        if self.clock == CLOCK_OPENING_HOURS or clinic_open:
+            return self.in_hours
+        return self.out_of_hours
+
     def due(self, hours: OpeningHours, start: datetime, steps: int = 1) -> datetime:
         """Return when ``steps`` targets have passed since ``start`` (opening time only, if so set)."""
         if self.clock == CLOCK_OPENING_HOURS:
             return hours.add_open_time(start, self.in_hours * steps)
-        amount = self.in_hours if hours.is_open(start) else self.out_of_hours
-        return start + amount * steps
+        return start + self.amount(hours.is_open(start)) * steps
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,15 @@ def describe(duration: timedelta) -> str:
     return _words()["seconds"].format(n=seconds)
 
 
-def target_values(policy: DeadlinePolicy) -> Dict[str, str]:
-    """The patient-facing targets as clinic template values (``response_target_<level>``)."""
-    return {f"response_target_{level}": describe(target.in_hours) for level, target in policy.targets.items()}
+def target_values(policy: DeadlinePolicy, moment: Optional[datetime] = None) -> Dict[str, str]:
+    """The patient-facing targets as clinic template values (``response_target_<level>``).
+
+    At ``moment`` (an aware datetime) each is the target the deadline worker will count for a
+    flag raised then (:meth:`Target.due`): out of opening hours a wall-clock target runs on its
+    out-of-hours value. Without a moment, the in-hours targets.
+    """
+    clinic_open = moment is None or policy.hours.is_open(moment)
+    return {
+        f"response_target_{level}": describe(target.amount(clinic_open))
+        for level, target in policy.targets.items()
+    }

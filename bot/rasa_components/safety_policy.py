@@ -17,7 +17,7 @@ safety questions) and otherwise listens, so staff answer.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -33,9 +33,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.conversation import triage_flag_for
 from bot.knowledge import load_clinic_settings
+from bot.knowledge.clinic import ClinicSettings
 from bot.names import (
     ACTION_LISTEN,
     ACTION_RECORD_FLAG,
+    CLINIC_OPEN,
     CLINIC_SLOTS,
     DAYS_SINCE_PROCEDURE,
     DISCLAIMER_SHOWN,
@@ -83,10 +85,22 @@ def local_date(timestamp: Optional[float]) -> date:
     return datetime.fromtimestamp(timestamp).date() if timestamp else date.today()
 
 
+def message_time(timestamp: Optional[float]) -> datetime:
+    """Return when a message came (UTC), the clock of the opening-hours decision."""
+    return datetime.fromtimestamp(timestamp, timezone.utc) if timestamp else datetime.now(timezone.utc)
+
+
 @lru_cache(maxsize=1)
-def _clinic_values() -> Dict[str, str]:
-    values = load_clinic_settings(Settings.from_env()).as_template_values()
-    return {slot: str(values[key]) for slot, key in CLINIC_SLOTS.items() if key in values}
+def _clinic() -> ClinicSettings:
+    return load_clinic_settings(Settings.from_env())
+
+
+def clinic_slot_values(clinic: ClinicSettings, moment: datetime) -> Dict[str, Any]:
+    """The clinic slots for a message at ``moment``: targets and wording as the deadline worker decides."""
+    values = clinic.as_template_values(moment)
+    slots: Dict[str, Any] = {slot: str(values[key]) for slot, key in CLINIC_SLOTS.items() if key in values}
+    slots[CLINIC_OPEN] = clinic.deadlines.hours.is_open(moment)
+    return slots
 
 
 @lru_cache(maxsize=4)
@@ -118,9 +132,11 @@ def default_takeover_check(conversation_id: str) -> bool:
 class SafetyPolicy(Policy):
     """Escalate red flags deterministically; never lower ``triage_level``."""
 
-    # Replaceable in tests: where owed flags are recorded, and the date of a message.
+    # Replaceable in tests: where owed flags are recorded, the date of a message, and its time
+    # (whether the clinic is open then).
     recorder_provider: Callable[[], OwedFlagRecorder] = staticmethod(default_recorder)
     clock: Callable[[Optional[float]], date] = staticmethod(local_date)
+    moment: Callable[[Optional[float]], datetime] = staticmethod(message_time)
     takeover_check: Callable[[str], bool] = staticmethod(default_takeover_check)
 
     @staticmethod
@@ -169,7 +185,7 @@ class SafetyPolicy(Policy):
             disclaimer_shown=bool(tracker.get_slot(DISCLAIMER_SHOWN)),
             clarify=bool(verdict.get(CLARIFY_KEY)),
         )
-        events += _level_and_clinic_events(tracker, turn.level)
+        events += _level_and_clinic_events(tracker, turn.level, self.moment(user_events[0].timestamp))
         action = next_action(turn)
         if (
             action != ACTION_LISTEN
@@ -307,13 +323,13 @@ def _asked_since_previous_message(tracker: DialogueStateTracker, response: str) 
     return False
 
 
-def _level_and_clinic_events(tracker: DialogueStateTracker, level: Level) -> List[Event]:
+def _level_and_clinic_events(tracker: DialogueStateTracker, level: Level, moment: datetime) -> List[Event]:
     events: List[Event] = []
     current = Level.parse(tracker.get_slot(TRIAGE_LEVEL) or "none")
     if level > current:
         events.append(SlotSet(TRIAGE_LEVEL, level.value))
     try:
-        clinic = _clinic_values()
+        clinic = clinic_slot_values(_clinic(), moment)
     except Exception:  # the escalation must go out even if clinic settings are broken
         logger.exception("Clinic settings could not be loaded; escalation replies keep their defaults.")
         clinic = {}

@@ -6,7 +6,7 @@ Logic lives in ``bot.deadlines`` (clock and alerts) and ``bot.storage.contacts``
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint
 
 from bot.storage import columns
 from bot.storage.models import Base
@@ -37,6 +37,9 @@ class FlagDeadline(Base):
     started_at = columns.required(UTCDateTime)
     next_due_at = columns.required(UTCDateTime)
     steps_done = columns.counter()
+    # Steps taken before staff last reopened the flag: the clock then runs again from the
+    # reopening (``started_at``), from the start of the chain (bot.deadlines.worker).
+    steps_before_restart = Column(Integer, nullable=False, default=0, server_default="0")
     fallback_queued_at = columns.utc_time()
     created_at = columns.utc_now()
     updated_at = columns.utc_now()

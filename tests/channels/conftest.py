@@ -16,6 +16,7 @@ import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
@@ -174,10 +175,39 @@ def channel_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory)
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
 
 
-def rendered_response(name: str) -> str:
-    """A domain response as the patient reads it, filled with the clinic's values."""
-    values = get_clinic_settings().as_template_values()
-    return RESPONSES[name][0]["text"].format(**values)
+def rendered_responses(name: str) -> Tuple[str, ...]:
+    """A domain response as the patient may read it in opening hours and out of them."""
+    return tuple(dict.fromkeys(rendered_response(name, at) for at in _an_open_and_a_closed_moment()))
+
+
+def _an_open_and_a_closed_moment() -> Tuple[datetime, ...]:
+    """The next moment the clinic is open and the next it is closed (within a week, if ever)."""
+    hours = get_clinic_settings().deadlines.hours
+    start = datetime.now(timezone.utc)
+    found: Dict[bool, datetime] = {}
+    for quarter in range(7 * 24 * 4):
+        moment = start + timedelta(minutes=15 * quarter)
+        found.setdefault(hours.is_open(moment), moment)
+    return tuple(found.values())
+
+
+def rendered_response(name: str, at: Optional[datetime] = None) -> str:
+    """A domain response as the patient reads it at ``at`` (now), filled with the clinic's values.
+
+    Like Rasa: the variant for the clinic's opening hours then (``clinic_open``), the targets
+    that run then.
+    """
+    clinic = get_clinic_settings()
+    moment = at or datetime.now(timezone.utc)
+    slots = {"clinic_open": clinic.deadlines.hours.is_open(moment)}
+    variants = RESPONSES[name]
+    matching = [v for v in variants if v.get("condition") and _matches(v["condition"], slots)]
+    chosen = matching[0] if matching else next(v for v in variants if not v.get("condition"))
+    return chosen["text"].format(**clinic.as_template_values(moment))
+
+
+def _matches(condition: List[Dict[str, Any]], slots: Mapping[str, Any]) -> bool:
+    return all(slots.get(item["name"]) == item["value"] for item in condition)
 
 
 def json_body(payload: Any) -> bytes:

@@ -109,13 +109,13 @@ def _judge_patient(stack: ChaosStack, patient: Patient, deliveries: List[Deliver
     received = provider_texts(stack, patient) if patient.channel in PROVIDERS else []
     for delivery in red:
         tally.escalations_expected += 1
-        escalation = ESCALATIONS[str(delivery.red_flag)]
+        wordings = ESCALATIONS[str(delivery.red_flag)]
         if patient.channel in PROVIDERS:
-            count = received.count(escalation)
+            count = sum(received.count(escalation) for escalation in wordings)
         else:
             # A retried HTTP request may get the stored answer again: that is one reply, not two.
             # Reprocessing shows up as a second turn in the transcript instead.
-            count = max((answer.count(escalation) for answer in delivery.answers), default=0)
+            count = max((sum(map(answer.count, wordings)) for answer in delivery.answers), default=0)
         tally.escalations_delivered += 1 if count else 0
         tally.lost["escalations"] += 0 if count else 1
         tally.twice["escalations"] += max(count - 1, 0)

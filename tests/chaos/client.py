@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from tests.channels.conftest import PUBLIC_URL, rendered_response
+from tests.channels.conftest import PUBLIC_URL, rendered_responses
 from tests.channels.fake_providers import sent_to
 from tests.channels.payloads import (
     signed,
@@ -47,7 +47,8 @@ RED_FLAGS = {
     "urgent": "I have a fever",
     "emergency": "my lips and tongue are swelling up and I can't breathe properly",
 }
-ESCALATIONS = {level: rendered_response(f"utter_escalate_{level}") for level in RED_FLAGS}
+# Either wording: a run may span the clinic's opening or closing time.
+ESCALATIONS = {level: rendered_responses(f"utter_escalate_{level}") for level in RED_FLAGS}
 OPENING = "can I peel it off?"
 FOLLOW_UP = "how long will the redness last?"
 

@@ -1,4 +1,8 @@
-"""A real SQLite database file migrated to head, per test."""
+"""A real database migrated to head, per test: a SQLite file, and a PostgreSQL schema.
+
+The takeover's one-open-takeover rule is a partial unique index, written differently on each
+backend; so the takeover tests run on both (PostgreSQL ones marked ``postgres``).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,11 @@ from bot.storage.migrate import upgrade
 
 
 @pytest.fixture()
-def database(tmp_path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'aftercare.db'}"
-    engine = make_engine(url)
+def database(database_url: str) -> Iterator[str]:
+    engine = make_engine(database_url)
     upgrade(engine)
     engine.dispose()
-    yield url
+    yield database_url
 
 
 @pytest.fixture()

@@ -158,6 +158,7 @@
     } else {
       paragraphs(item, message.text);
     }
+    if (message.photo) { showPhoto(item, message.photo.id); }
     if (fromBot && message.buttons && message.buttons.length) {
       var group = el("div", "acw-buttons");
       group.setAttribute("role", "group");
@@ -404,6 +405,20 @@
       reader.onerror = reject;
       reader.readAsDataURL(blob);
     });
+  }
+
+  // A photo from the history (after a reload): fetched with the session token, shown from memory.
+  function showPhoto(item, id) {
+    var thumb = el("img", "acw-photo");
+    thumb.alt = photoLabel("photo_alt");
+    item.appendChild(thumb);
+    fetch(BASE + "/photo/" + encodeURIComponent(id) + "/thumbnail", {
+      method: "POST", cache: "no-store", credentials: "omit",
+      headers: { "Content-Type": "text/plain;charset=UTF-8" }, body: JSON.stringify({ token: token })
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("photo " + response.status); }
+      return response.blob();
+    }).then(function (blob) { thumb.src = URL.createObjectURL(blob); }).catch(function () {});
   }
 
   function sendPhoto(file) {
