@@ -203,13 +203,19 @@ class ChannelSettings:
 
 @dataclass(frozen=True)
 class PerformanceSettings:
-    """How the Rasa process schedules turns (see ``bot.launch.turn_gate``)."""
+    """How the Rasa process schedules turns (``bot.launch.turn_gate``) and how many workers serve them."""
 
     turns_in_flight: int = 4
+    # Sanic worker processes of `aftercare run`'s Rasa (each loads the model, ~1.2 GB).
+    rasa_workers: int = 1
 
     @classmethod
     def read(cls, read: _Reader) -> PerformanceSettings:
-        return cls(turns_in_flight=read.number("AFTERCARE_TURNS_IN_FLIGHT", 4, minimum=1))
+        cores = min(os.cpu_count() or 1, 2)
+        return cls(
+            turns_in_flight=read.number("AFTERCARE_TURNS_IN_FLIGHT", 4, minimum=1),
+            rasa_workers=read.number("AFTERCARE_RASA_WORKERS", cores, minimum=1),
+        )
 
 
 @dataclass(frozen=True)

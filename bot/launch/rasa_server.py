@@ -8,6 +8,9 @@ so a hung action server would otherwise hold an escalation for Rasa's default 30
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import sys
 from typing import Any, List, Optional
 
@@ -70,6 +73,33 @@ def hide_version_banner(token: str) -> None:
     server.create_app = create_app_without_banner
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def workers_die_with_rasa() -> None:
+    """Make every process this one forks (Sanic's workers, ``SANIC_WORKERS``) die with it.
+
+    The supervisor's ``PR_SET_PDEATHSIG`` covers the Rasa process it starts, not the workers
+    that process forks: without this, a ``kill -9`` of Rasa would leave its workers holding
+    the port, and the restarted Rasa could not listen.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - not Linux
+        return
+    forking: List[int] = []
+
+    def before() -> None:
+        forking[:] = [os.getpid()]
+
+    def in_child() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if forking and os.getppid() != forking[0]:  # the parent died before prctl took effect
+            os._exit(1)
+
+    os.register_at_fork(before=before, after_in_child=in_child)
+
+
 def rasa_arguments(token: str, arguments: List[str]) -> List[str]:
     """Return the ``rasa`` command line, as seen by Rasa's own parser only (not by ``ps``)."""
     return ["rasa", "run", "--enable-api", "--auth-token", token, *arguments]
@@ -83,6 +113,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("error: RASA_AUTH_TOKEN is not set", file=sys.stderr)
         return 2
     apply_action_timeout(action_timeout(settings))
+    workers_die_with_rasa()
     speedups.install()
     gate_agent_messages(settings.performance.turns_in_flight)
     hide_version_banner(settings.rasa_auth_token)
