@@ -14,7 +14,7 @@ import signal
 import sys
 from typing import Any, List, Optional
 
-from bot.launch import prepare_process, speedups
+from bot.launch import prepare_process, sessions, speedups
 from bot.launch.turn_gate import gate_agent_messages
 from bot.settings import ChannelSettings, Settings, process_settings
 
@@ -115,6 +115,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     apply_action_timeout(action_timeout(settings))
     workers_die_with_rasa()
     speedups.install()
+    sessions.install()
     gate_agent_messages(settings.performance.turns_in_flight)
     hide_version_banner(settings.rasa_auth_token)
     from rasa.__main__ import main as rasa_main
