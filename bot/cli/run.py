@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import List
 
@@ -27,6 +28,8 @@ from bot.supervisor import AlreadyRunningError, Service, Supervisor
 from bot.training import QUIET_ENV, ensure_model
 
 PID_FILE = "servers.pid"
+# Started first; the rest once these answer.
+FIRST_SERVICES = ("actions", "rasa")
 
 # Libraries under Rasa 3.6 print pages of deprecation warnings; keep the terminal readable.
 CHILD_ENV = {**QUIET_ENV, "PYTHONUNBUFFERED": "1", "SANIC_HOST": "127.0.0.1", "PYTHONWARNINGS": "ignore"}
@@ -169,14 +172,23 @@ def _run(args: argparse.Namespace) -> int:
         model = ensure_model(settings.project_root).path
     _upgrade_database(settings)
     services = build_services(settings, model, token.value, with_dashboard=not args.no_dashboard)
-    supervisor = Supervisor(services, cwd=str(settings.project_root), pid_file=settings.var_dir / PID_FILE)
+    # Rasa loads its model first, without the others' start-up competing for the CPU; the
+    # workers and the dashboard follow once it answers (nothing reaches them before).
+    first = [s for s in services if s.name in FIRST_SERVICES]
+    supervisor = Supervisor(first, cwd=str(settings.project_root), pid_file=settings.var_dir / PID_FILE)
     try:
         supervisor.start()
     except AlreadyRunningError as error:
         print(f"[aftercare] {error}")
         return 1
     try:
-        if not supervisor.wait_until_up(args.startup_timeout):
+        began = time.monotonic()
+        up = supervisor.wait_until_up(args.startup_timeout)
+        for service in services:
+            if up and service not in first:
+                supervisor.add(service)
+        left = max(1.0, args.startup_timeout - (time.monotonic() - began))
+        if not up or not supervisor.wait_until_up(left):
             print("[aftercare] the servers did not come up; stopping.")
             supervisor.stop()
             return 1

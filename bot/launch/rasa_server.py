@@ -8,10 +8,13 @@ so a hung action server would otherwise hold an escalation for Rasa's default 30
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import fcntl
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any, List, Optional
 
 from bot.launch import prepare_process, sessions, speedups
@@ -100,6 +103,29 @@ def workers_die_with_rasa() -> None:
     os.register_at_fork(before=before, after_in_child=in_child)
 
 
+def load_models_one_at_a_time(lock_file: Path) -> None:
+    """Make Sanic's workers load the model one after the other, not all at once.
+
+    On two cores, two workers loading together both finish late; one at a time, the first
+    serves while the second loads, so the assistant answers as soon as one model is in.
+    The lock is a ``flock`` on ``lock_file`` (released by the kernel if a worker dies).
+    """
+    from rasa.core import run
+
+    load_agent_on_start = run.load_agent_on_start
+
+    async def load_in_turn(*args: Any, **kwargs: Any) -> Any:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(str(lock_file), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            return await load_agent_on_start(*args, **kwargs)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    run.load_agent_on_start = load_in_turn
+
+
 def rasa_arguments(token: str, arguments: List[str]) -> List[str]:
     """Return the ``rasa`` command line, as seen by Rasa's own parser only (not by ``ps``)."""
     return ["rasa", "run", "--enable-api", "--auth-token", token, *arguments]
@@ -114,6 +140,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     apply_action_timeout(action_timeout(settings))
     workers_die_with_rasa()
+    load_models_one_at_a_time(settings.var_dir / "rasa-model-load.lock")
     speedups.install()
     sessions.install()
     gate_agent_messages(settings.performance.turns_in_flight)
