@@ -153,17 +153,23 @@ def build_models_by_inference() -> None:
             return rasa_load(
                 cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
             )
-        model = cls(*args, **kwargs)
-        config = kwargs.get("config", {})
-        model.compile(
-            optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)),
-            run_eagerly=config.get(RUN_EAGERLY),
-        )
-        status = model.load_weights(model_file_name)
-        model.run_inference(predict_data_example)
-        status.assert_existing_objects_matched()
-        status.expect_partial()  # optimizer slots and training-only layers stay in the file
-        return model
+        try:
+            model = cls(*args, **kwargs)
+            config = kwargs.get("config", {})
+            model.compile(
+                optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)),
+                run_eagerly=config.get(RUN_EAGERLY),
+            )
+            status = model.load_weights(model_file_name)
+            model.run_inference(predict_data_example)
+            status.assert_existing_objects_matched()
+            status.expect_partial()  # optimizer slots and training-only layers stay in the file
+            return model
+        except Exception as error:  # noqa: BLE001 - a model we cannot build this way loads as Rasa does
+            logger.warning("Loading %s as Rasa does (%s).", cls.__name__, type(error).__name__)
+            return rasa_load(
+                cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
+            )
 
     RasaModel.load = classmethod(load)
 
