@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import signal
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from bench.dialogues import DIALOGUES
-from bench.loadgen import RestClient, closed_loop
+from bench.dialogues import DIALOGUES, long_conversation
+from bench.loadgen import RestClient, closed_loop, conversation
 from bench.runner import wait_for_first_reply
 from bench.stacks import descendants, process_name, start_ours
 from bot.settings import PROJECT_ROOT
@@ -89,10 +90,54 @@ async def _load(url: str, token: str, concurrency: int, seconds: float) -> float
     return result.replies_per_s
 
 
+def _record(spy: str, pid: int, raw: Path, seconds: float) -> subprocess.Popen:
+    """Start ``py-spy record`` (collapsed stacks) on ``pid`` and its children for ``seconds``."""
+    command = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50", "--subprocesses"]
+    command += ["--duration", str(int(seconds)), "--output", str(raw), "--nonblocking"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+async def _long(url: str, token: str, start: int, length: int, conversation_id: str) -> List[float]:
+    """Send messages ``start`` .. ``start + length`` of the long conversation; their latencies in ms."""
+    turns = list(long_conversation(start + length))[start:]
+    async with RestClient(url, token) as client:
+        result = await conversation(client.send, conversation_id, turns)
+    return [sample.latency_s * 1000 for sample in result.samples]
+
+
+def _profile_long(spy: str, pid: int, url: str, token: str, out: Path, length: int) -> None:
+    """Profile the first and the last 20 messages of one conversation ``length`` messages long."""
+    window = 20
+    name = "profile-long"
+    for label, start in (("first", 0), ("last", length - window)):
+        if start > window:
+            asyncio.run(_long(url, token, window, start - window, name))  # the middle, unrecorded
+        raw = out / f"rasa-long-{label}.collapsed"
+        recorder = _record(spy, pid, raw, 600)
+        latencies = asyncio.run(_long(url, token, start, window, name))
+        recorder.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
+        recorder.wait(timeout=60)
+        total, areas, leaves = shares(raw.read_text())
+        ordered = sorted(latencies)
+        report(
+            total,
+            areas,
+            leaves,
+            f"messages {start + 1}-{start + window} of one conversation: median "
+            f"{ordered[len(ordered) // 2]:.0f} ms",
+        )
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument(
+        "--long",
+        type=int,
+        default=0,
+        help="profile the first and last 20 messages of one conversation this long",
+    )
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "bench" / "profile")
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -106,27 +151,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         pid = rasa_pid(stack.processes[0].pid)
         if pid is None:
             raise RuntimeError("no Rasa process found")
+        if args.long:
+            _profile_long(spy, pid, stack.rasa_url, stack.token, args.out, args.long)
+            return 0
         raw = args.out / "rasa.collapsed"
-        recorder = subprocess.Popen(
-            [
-                spy,
-                "record",
-                "--pid",
-                str(pid),
-                "--format",
-                "raw",
-                "--rate",
-                "50",
-                "--subprocesses",
-                "--duration",
-                str(int(args.seconds)),
-                "--output",
-                str(raw),
-                "--nonblocking",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
+        recorder = _record(spy, pid, raw, args.seconds)
         rate = asyncio.run(_load(stack.rasa_url, stack.token, args.concurrency, args.seconds))
         recorder.wait(timeout=args.seconds + 60)
     finally:

@@ -51,6 +51,14 @@ async def wait_for_first_reply(stack: RunningStack, timeout_s: float = COLD_STAR
     raise RuntimeError(f"{stack.label}: no reply within {timeout_s:.0f} s (see {stack.var_dir})")
 
 
+async def wait_for_all_workers(stack: RunningStack, timeout_s: float = COLD_START_TIMEOUT_S) -> float:
+    """Seconds until every Rasa worker has loaded its model (they load one after the other)."""
+    began = time.perf_counter()
+    while stack.workers_up() < stack.workers and time.perf_counter() - began < timeout_s:
+        await asyncio.sleep(1.0)
+    return time.perf_counter() - stack.launched_at
+
+
 async def parse_latencies(stack: RunningStack, count: int) -> List[float]:
     """Sequential ``POST /model/parse`` calls (NLU only), in seconds."""
     texts = [turn.text for dialogue in DIALOGUES for turn in dialogue.turns]
@@ -109,6 +117,9 @@ def long_figures(result: LoadResult) -> Dict[str, Any]:
 async def measure(stack: RunningStack, plan: Plan, repetition: int) -> Dict[str, Any]:
     """Cold start, parse, the load levels and the long conversation, against ``stack``."""
     figures: Dict[str, Any] = {"cold_start_s": round(await wait_for_first_reply(stack), 2)}
+    # Cold start is the first reply; the load is measured once every worker has its model.
+    figures["workers"] = stack.workers
+    figures["all_workers_up_s"] = round(await wait_for_all_workers(stack), 2)
     prefix = f"bench-{stack.label}-r{repetition}"
     async with RestClient(stack.rasa_url, stack.token) as client:
         for index in range(plan.warmup_dialogues):

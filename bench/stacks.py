@@ -28,12 +28,14 @@ from typing import Dict, List, Optional
 
 import yaml
 
+from bot.settings import Settings
 from bot.training import QUIET_ENV
 
 CHILD_ENV = {**QUIET_ENV, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore", "SANIC_HOST": "127.0.0.1"}
 STOP_GRACE_S = 15.0
 # `aftercare run` gives up after 300 s by default; a busy shared machine can take longer to load.
 STARTUP_TIMEOUT_S = 900
+RASA_UP = "Rasa server is up and running."
 
 
 def free_port() -> int:
@@ -104,6 +106,19 @@ class RunningStack:
     var_dir: Path
     processes: List[subprocess.Popen] = field(default_factory=list)
     launched_at: float = 0.0
+    # Rasa worker processes, and the log where each says it has loaded its model (ours).
+    workers: int = 1
+    log: Optional[Path] = None
+
+    def workers_up(self) -> int:
+        """How many Rasa workers have loaded their model (1 when there is no log to read)."""
+        if self.log is None:
+            return self.workers
+        try:
+            text = self.log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return 0
+        return text.count(RASA_UP)
 
     def peak_rss_mb(self) -> Dict[str, float]:
         """Peak resident memory per process name in MB (several processes of a name are summed)."""
@@ -166,6 +181,8 @@ def start_ours(root: Path, var_dir: Path, extra_env: Optional[Dict[str, str]] = 
         **(extra_env or {}),
     }
     stack = RunningStack("ours", f"http://127.0.0.1:{rasa_port}", token, var_dir)
+    stack.workers = Settings.from_env(env).performance.rasa_workers
+    stack.log = var_dir / "run.log"
     stack.launched_at = time.perf_counter()
     stack.processes.append(
         _spawn(

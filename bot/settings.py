@@ -228,10 +228,21 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
-class PerformanceSettings(_Section):
-    """How the Rasa process schedules turns (see ``bot.launch.turn_gate``)."""
+class PerformanceSettings:
+    """How the Rasa process schedules turns (``bot.launch.turn_gate``) and how many workers serve them."""
 
-    turns_in_flight: int = env_number("AFTERCARE_TURNS_IN_FLIGHT", 4, minimum=1)
+    turns_in_flight: int = 4
+    # Default: the machine's cores, at most 2, so it is read here rather than declared with env_*.
+    # Sanic worker processes of `aftercare run`'s Rasa (each loads the model, ~1.2 GB).
+    rasa_workers: int = 1
+
+    @classmethod
+    def read(cls, read: _Reader) -> PerformanceSettings:
+        cores = min(os.cpu_count() or 1, 2)
+        return cls(
+            turns_in_flight=read.number("AFTERCARE_TURNS_IN_FLIGHT", 4, minimum=1),
+            rasa_workers=read.number("AFTERCARE_RASA_WORKERS", cores, minimum=1),
+        )
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,13 @@ class Supervisor:
         for service in self.services:
             self._spawn(service)
 
+    def add(self, service: Service) -> None:
+        """Start one more service under this supervisor (e.g. workers once the servers answer)."""
+        with self._lock:
+            self.services.append(service)
+            self._state[service.name] = _State()
+            self._spawn(service)
+
     def _spawn(self, service: Service) -> None:
         """Start one service in its own session so its whole tree can be signalled."""
         env = {**os.environ, **service.env}

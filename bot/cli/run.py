@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import List
 
@@ -17,6 +18,7 @@ from bot.channels.config import describe_channels, runtime_credentials
 from bot.checkins.service import worker_command as checkin_worker_command
 from bot.deadlines import worker_command
 from bot.launch.action_server import SECRET_HEADER, SECRET_NAME
+from bot.lock_store import lock_store_endpoint
 from bot.log_privacy import install_log_redaction
 from bot.reconciler import reconciler_command
 from bot.runtime_files import private_database, private_var_dir, write_private
@@ -26,6 +28,8 @@ from bot.supervisor import AlreadyRunningError, Service, Supervisor
 from bot.training import QUIET_ENV, ensure_model
 
 PID_FILE = "servers.pid"
+# Started first; the rest once these answer.
+FIRST_SERVICES = ("actions", "rasa")
 
 # Libraries under Rasa 3.6 print pages of deprecation warnings; keep the terminal readable.
 CHILD_ENV = {**QUIET_ENV, "PYTHONUNBUFFERED": "1", "SANIC_HOST": "127.0.0.1", "PYTHONWARNINGS": "ignore"}
@@ -43,13 +47,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def runtime_endpoints(settings: Settings) -> Path:
-    """Write ``var/endpoints.yml`` (0600): the action server's port and its shared secret."""
+    """Write ``var/endpoints.yml`` (0600): the action server's port and its shared secret.
+
+    With several Rasa workers and no lock store configured (or the in-memory one), the
+    workers share ticket locks through our database (``bot.lock_store.DatabaseLockStore``).
+    """
     source = yaml.safe_load((settings.project_root / "endpoints.yml").read_text(encoding="utf-8"))
     secret = load_secret(SECRET_NAME, var_dir=settings.var_dir, env=settings.pinned_secrets)
     source["action_endpoint"] = {
         "url": f"http://127.0.0.1:{settings.action_port}/webhook",
         "headers": {SECRET_HEADER: secret},
     }
+    lock_store = lock_store_endpoint(source.get("lock_store"), settings.performance.rasa_workers)
+    if lock_store is not None:
+        source["lock_store"] = lock_store
     target = private_var_dir(settings.var_dir) / "endpoints.yml"
     return write_private(target, yaml.safe_dump(source, sort_keys=False))
 
@@ -85,7 +96,12 @@ def build_services(settings: Settings, model: Path, token: str, with_dashboard: 
                 str(runtime_credentials(settings)),
             ],
             health_url=f"http://127.0.0.1:{settings.rasa_port}/",
-            env={**CHILD_ENV, "RASA_AUTH_TOKEN": token},
+            # Sanic forks this many workers on one port (Rasa needs a shared lock store for >1).
+            env={
+                **CHILD_ENV,
+                "RASA_AUTH_TOKEN": token,
+                "SANIC_WORKERS": str(settings.performance.rasa_workers),
+            },
         ),
     ]
     # Creates any flag an escalation still owes (action server or database was down then).
@@ -156,14 +172,23 @@ def _run(args: argparse.Namespace) -> int:
         model = ensure_model(settings.project_root).path
     _upgrade_database(settings)
     services = build_services(settings, model, token.value, with_dashboard=not args.no_dashboard)
-    supervisor = Supervisor(services, cwd=str(settings.project_root), pid_file=settings.var_dir / PID_FILE)
+    # Rasa loads its model first, without the others' start-up competing for the CPU; the
+    # workers and the dashboard follow once it answers (nothing reaches them before).
+    first = [s for s in services if s.name in FIRST_SERVICES]
+    supervisor = Supervisor(first, cwd=str(settings.project_root), pid_file=settings.var_dir / PID_FILE)
     try:
         supervisor.start()
     except AlreadyRunningError as error:
         print(f"[aftercare] {error}")
         return 1
     try:
-        if not supervisor.wait_until_up(args.startup_timeout):
+        began = time.monotonic()
+        up = supervisor.wait_until_up(args.startup_timeout)
+        for service in services:
+            if up and service not in first:
+                supervisor.add(service)
+        left = max(1.0, args.startup_timeout - (time.monotonic() - began))
+        if not up or not supervisor.wait_until_up(left):
             print("[aftercare] the servers did not come up; stopping.")
             supervisor.stop()
             return 1

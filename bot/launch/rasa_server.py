@@ -8,10 +8,16 @@ so a hung action server would otherwise hold an escalation for Rasa's default 30
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import fcntl
+import os
+import signal
 import sys
+from pathlib import Path
 from typing import Any, List, Optional
 
-from bot.launch import prepare_process, speedups
+from bot.launch import prepare_process, sessions, speedups
 from bot.launch.turn_gate import gate_agent_messages
 from bot.settings import ChannelSettings, Settings, process_settings
 
@@ -70,6 +76,56 @@ def hide_version_banner(token: str) -> None:
     server.create_app = create_app_without_banner
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def workers_die_with_rasa() -> None:
+    """Make every process this one forks (Sanic's workers, ``SANIC_WORKERS``) die with it.
+
+    The supervisor's ``PR_SET_PDEATHSIG`` covers the Rasa process it starts, not the workers
+    that process forks: without this, a ``kill -9`` of Rasa would leave its workers holding
+    the port, and the restarted Rasa could not listen.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - not Linux
+        return
+    forking: List[int] = []
+
+    def before() -> None:
+        forking[:] = [os.getpid()]
+
+    def in_child() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if forking and os.getppid() != forking[0]:  # the parent died before prctl took effect
+            os._exit(1)
+
+    os.register_at_fork(before=before, after_in_child=in_child)
+
+
+def load_models_one_at_a_time(lock_file: Path) -> None:
+    """Make Sanic's workers load the model one after the other, not all at once.
+
+    On two cores, two workers loading together both finish late; one at a time, the first
+    serves while the second loads, so the assistant answers as soon as one model is in.
+    The lock is a ``flock`` on ``lock_file`` (released by the kernel if a worker dies).
+    """
+    from rasa.core import run
+
+    load_agent_on_start = run.load_agent_on_start
+
+    async def load_in_turn(*args: Any, **kwargs: Any) -> Any:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(str(lock_file), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            return await load_agent_on_start(*args, **kwargs)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    run.load_agent_on_start = load_in_turn
+
+
 def rasa_arguments(token: str, arguments: List[str]) -> List[str]:
     """Return the ``rasa`` command line, as seen by Rasa's own parser only (not by ``ps``)."""
     return ["rasa", "run", "--enable-api", "--auth-token", token, *arguments]
@@ -83,7 +139,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("error: RASA_AUTH_TOKEN is not set", file=sys.stderr)
         return 2
     apply_action_timeout(action_timeout(settings))
+    workers_die_with_rasa()
+    load_models_one_at_a_time(settings.var_dir / "rasa-model-load.lock")
     speedups.install()
+    sessions.install()
     gate_agent_messages(settings.performance.turns_in_flight)
     hide_version_banner(settings.rasa_auth_token)
     from rasa.__main__ import main as rasa_main

@@ -11,6 +11,11 @@ profile that found them:
   ``EndpointConfig.request`` opened and closed an ``aiohttp`` session, so a TCP connection,
   per call. Idle connections are dropped after 2 s, before Sanic's 5 s keep-alive closes
   them from the other side, so a reused connection is not one the server is closing.
+- **Models loaded without a training step**: Rasa builds a TensorFlow model's weights by
+  tracing and running one training step on an example, then overwrites them with the stored
+  ones (three quarters of our model's load time); here the stored weights are restored as the
+  one prediction Rasa makes at load creates them (same outputs; every created weight must
+  come from the file).
 - **Garbage collection after the model is loaded**: the loaded model (hundreds of MB of
   Python objects) moves to the permanent generation (``gc.freeze``) and young collections
   run less often, so a full collection no longer scans the model and stalls every
@@ -120,6 +125,55 @@ def reuse_http_connections() -> None:
     EndpointConfig.request = request
 
 
+def build_models_by_inference() -> None:
+    """Load TensorFlow models (DIET) without tracing and running a training step first.
+
+    Rasa's ``RasaModel.load`` trains the empty model on one example to create its weights,
+    then overwrites them with the stored ones: most of our model's load time is tracing that
+    training graph. Here the stored weights are attached first (TensorFlow restores each
+    variable as it is created) and the one prediction Rasa makes anyway creates them. Only
+    when there is a prediction example and no fine-tuning; otherwise Rasa's own load.
+    """
+    import tensorflow as tf
+    from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
+    from rasa.utils.tensorflow.models import RasaModel
+
+    rasa_load = RasaModel.load.__func__
+
+    def load(
+        cls: Any,
+        model_file_name: str,
+        model_data_example: Any,
+        predict_data_example: Any = None,
+        finetune_mode: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        if finetune_mode or predict_data_example is None:
+            return rasa_load(
+                cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
+            )
+        try:
+            model = cls(*args, **kwargs)
+            config = kwargs.get("config", {})
+            model.compile(
+                optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)),
+                run_eagerly=config.get(RUN_EAGERLY),
+            )
+            status = model.load_weights(model_file_name)
+            model.run_inference(predict_data_example)
+            status.assert_existing_objects_matched()
+            status.expect_partial()  # optimizer slots and training-only layers stay in the file
+            return model
+        except Exception as error:  # noqa: BLE001 - a model we cannot build this way loads as Rasa does
+            logger.warning("Loading %s as Rasa does (%s).", cls.__name__, type(error).__name__)
+            return rasa_load(
+                cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
+            )
+
+    RasaModel.load = classmethod(load)
+
+
 def settle_garbage_collector() -> None:
     """Collect once, freeze what survives (the loaded model), and collect young objects less often."""
     gc.collect()
@@ -151,4 +205,5 @@ def install() -> None:
     """Apply every patch (call before Rasa builds its app)."""
     validate_action_responses_once()
     reuse_http_connections()
+    build_models_by_inference()
     settle_garbage_collector_after_start()

@@ -17,7 +17,7 @@ import os
 import socket
 import uuid
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Dict, Optional
 
 from sqlalchemy import Column, String, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +29,7 @@ from bot.storage.models import Base
 from bot.storage.types import UTCDateTime
 
 NAME_LENGTH = 300
+HOLDER_LENGTH = 128
 
 
 class Lease(Base):
@@ -37,13 +38,28 @@ class Lease(Base):
     __tablename__ = "aftercare_leases"
 
     name = Column(String(NAME_LENGTH), primary_key=True)
-    holder = Column(String(128), nullable=False)
+    holder = Column(String(HOLDER_LENGTH), nullable=False)
     expires_at = Column(UTCDateTime, nullable=False)
+
+
+# Which process made each holder name: a name made before a fork (Rasa's channels are built
+# before Sanic forks its workers) must not let two processes hold one lease.
+_MADE_IN: Dict[str, int] = {}
 
 
 def holder_id(role: str) -> str:
     """Return a holder name unique to this process and object (host, pid, random part)."""
-    return f"{role}@{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:128]
+    name = f"{role}@{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[: HOLDER_LENGTH - 12]
+    _MADE_IN[name] = os.getpid()
+    return name
+
+
+def _in_this_process(holder: str) -> str:
+    """``holder`` as this process uses it: suffixed with our pid if another process made the name."""
+    made_in = _MADE_IN.get(holder)
+    if made_in is None or made_in == os.getpid():
+        return holder
+    return f"{holder}~{os.getpid()}"[:HOLDER_LENGTH]
 
 
 def acquire(
@@ -52,6 +68,7 @@ def acquire(
     """Take or extend the lease ``name`` for ``ttl``; False while someone else holds it."""
     now = now or utcnow()
     name = name[:NAME_LENGTH]
+    holder = _in_this_process(holder)
     values = {"name": name, "holder": holder, "expires_at": now + ttl}
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
@@ -77,6 +94,7 @@ def acquire(
 
 def release(*, session: Session, name: str, holder: str) -> None:
     """Give the lease back early (only if ``holder`` still holds it)."""
+    holder = _in_this_process(holder)
     session.execute(
         delete(Lease)
         .where(Lease.name == name[:NAME_LENGTH], Lease.holder == holder)

@@ -82,3 +82,34 @@ def test_settling_the_collector_freezes_what_is_loaded() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.slow
+def test_a_model_built_by_inference_parses_exactly_as_rasas_own_load(
+    trained_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same intents, rankings, confidences and entities as Rasa's load, on patient-style messages."""
+    from rasa.core.agent import load_agent
+    from rasa.utils.tensorflow.models import RasaModel
+
+    texts = [
+        "my skin is peeling, can I peel it off?",
+        "I have a fever of 39 since yesterday",
+        "my lips are swelling and I can't breathe properly",
+        "I had a dermapen treatment 3 days ago",
+        "thanks, bye",
+        "asdfgh",
+    ]
+
+    async def parse_all() -> List[Any]:
+        agent = await load_agent(model_path=str(trained_model))
+        return [await agent.parse_message(text) for text in texts]
+
+    rasas = asyncio.run(parse_all())
+    monkeypatch.setattr(RasaModel, "load", RasaModel.__dict__["load"])
+    speedups.build_models_by_inference()
+    ours = asyncio.run(parse_all())
+    for theirs, mine in zip(rasas, ours, strict=True):
+        assert mine["intent"] == theirs["intent"]
+        assert mine["intent_ranking"] == theirs["intent_ranking"]
+        assert mine["entities"] == theirs["entities"]

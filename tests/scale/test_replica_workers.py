@@ -142,3 +142,31 @@ def test_a_turn_longer_than_the_lease_keeps_it(tmp_path, monkeypatch):
         assert rasa_b.received == []
 
     asyncio.run(scenario())
+
+
+def _take_in_child(url: str, holder: str, results: Any) -> None:
+    """What a forked Sanic worker does with a holder name its parent made before the fork."""
+    factory = make_session_factory(make_engine(url))
+    with factory.begin() as session:
+        results.put(
+            leases.acquire(session=session, name="send:whatsapp", holder=holder, ttl=timedelta(seconds=30))
+        )
+
+
+def test_a_holder_name_made_before_a_fork_is_not_shared_by_the_forked_worker(tmp_path):
+    """Rasa builds its channels (and their lease holders) before Sanic forks its workers."""
+    import multiprocessing
+
+    url = migrated(tmp_path)
+    holder = leases.holder_id("dispatch-whatsapp")
+    factory = make_session_factory(make_engine(url))
+    with factory.begin() as session:
+        assert leases.acquire(session=session, name="send:whatsapp", holder=holder, ttl=timedelta(seconds=30))
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_take_in_child, args=(url, holder, results))
+    child.start()
+    child.join(timeout=60)
+    assert results.get(timeout=5) is False  # the parent holds it; the child is another holder
+    with factory.begin() as session:
+        assert leases.acquire(session=session, name="send:whatsapp", holder=holder, ttl=timedelta(seconds=30))
