@@ -43,7 +43,7 @@ from bot.channels.named import NamedInputChannel
 from bot.channels.security import SessionSigner, widget_secret
 from bot.channels.text import neutralise, tel_link
 from bot.channels.widget_contact import contact_texts, leave_contact, should_offer
-from bot.channels.widget_history import bot_message, history
+from bot.channels.widget_history import bot_message, history, since_last_silence
 from bot.channels.widget_photo import (
     ConsentMissingError,
     body_limit,
@@ -233,8 +233,12 @@ class WidgetInput(NamedInputChannel):
         except Exception:  # the transcript still loads without the photos
             logger.exception("widget: could not read the conversation's photos")
             photos = []
-        tracker = await self._tracker(request, session_id)
+        conversation_store = request.app.ctx.agent.tracker_store
+        tracker = await conversation_store.retrieve_full_tracker(conversation)
+        expiry_minutes = request.app.ctx.agent.domain.session_config.session_expiration_time
         events = [event.as_dict() for event in tracker.events] if tracker is not None else []
+        if expiry_minutes:
+            events = since_last_silence(events, float(expiry_minutes) * 60)
         triage_level = tracker.get_slot(TRIAGE_LEVEL) if tracker is not None else None
         body = {"messages": history(events, outbound=rows, photos=photos), "triage_level": triage_level}
         return self._json(request, {**body, "contact_offer": await self._contact_offer(session_id)})

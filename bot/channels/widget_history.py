@@ -16,6 +16,27 @@ LEVEL_OF_RESPONSE: Mapping[str, str] = {
 HISTORY_LIMIT = 200
 
 
+def since_last_silence(
+    events: Sequence[Mapping[str, Any]], silence_seconds: float
+) -> List[Mapping[str, Any]]:
+    """Keep the events after the last session that began with ``silence_seconds`` of silence.
+
+    A reload shows what the patient saw since they last came back after a day away (the
+    domain's session expiry), not just the current Rasa session: sessions also roll over
+    after a few dozen turns (``bot.launch.sessions``) and the patient must not lose those.
+    """
+    start = 0
+    last_at: Optional[float] = None
+    for index, event in enumerate(events):
+        at = float(event.get("timestamp") or 0.0)
+        came_back = last_at is not None and at - last_at >= silence_seconds
+        if event.get("event") == "session_started" and came_back:
+            start = index
+        if event.get("event") in ("user", "bot"):
+            last_at = at
+    return list(events[start:])
+
+
 def reply_level(utter_action: Optional[str]) -> Optional[str]:
     """Return the triage level a reply escalates to ("urgent", ...), or None for ordinary replies."""
     return LEVEL_OF_RESPONSE.get(utter_action or "")

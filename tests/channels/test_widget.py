@@ -147,3 +147,23 @@ def test_static_files_exist_and_the_script_has_no_sentences_of_its_own():
     for sentence in sentences:
         assert sentence not in script
     assert "innerHTML" not in script
+
+
+def test_history_keeps_rolled_over_sessions_but_starts_after_a_day_of_silence():
+    """A session rolled over mid-conversation stays visible; one begun after a day away starts anew."""
+    from bot.channels.widget_history import since_last_silence
+
+    day = 24 * 3600.0
+    events = [
+        {"event": "session_started", "timestamp": 0.0},
+        {"event": "user", "text": "first visit", "timestamp": 1.0},
+        {"event": "bot", "text": "hello", "timestamp": 2.0},
+        {"event": "session_started", "timestamp": day + 10.0},  # came back after a day
+        {"event": "user", "text": "back again", "timestamp": day + 11.0},
+        {"event": "bot", "text": "welcome back", "timestamp": day + 12.0},
+        {"event": "session_started", "timestamp": day + 13.0},  # rolled over after many events
+        {"event": "user", "text": "still peeling", "timestamp": day + 14.0},
+    ]
+    kept = [e.get("text") for e in since_last_silence(events, day) if e.get("text")]
+    assert kept == ["back again", "welcome back", "still peeling"]
+    assert [e.get("text") for e in history(since_last_silence(events, day))] == kept
