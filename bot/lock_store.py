@@ -52,6 +52,14 @@ Change = Tuple[str, Optional[TicketLock], T]
 SAVE, DELETE, KEEP = "save", "delete", "keep"
 
 
+def remove_ticket(lock: Optional[TicketLock], ticket_number: int) -> Change[None]:
+    """The change that ends one ticket (both lock stores apply it in one atomic step)."""
+    if lock is None:
+        return KEEP, None, None
+    lock.remove_ticket_for(ticket_number)
+    return SAVE, lock, None
+
+
 class AtomicRedisLockStore(RedisLockStore):
     """``RedisLockStore`` whose lock changes are Redis transactions (see the module docstring)."""
 
@@ -106,14 +114,7 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
         """Remove one ticket from the lock."""
-
-        def finish(lock: Optional[TicketLock]) -> Change[None]:
-            if lock is None:
-                return KEEP, None, None
-            lock.remove_ticket_for(ticket_number)
-            return SAVE, lock, None
-
-        self._change(conversation_id, finish)
+        self._change(conversation_id, lambda lock: remove_ticket(lock, ticket_number))
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Remove our ticket and, in the same transaction, the lock when nobody else waits."""
@@ -311,14 +312,7 @@ class DatabaseLockStore(LockStore):
 
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
         """Remove one ticket from the lock."""
-
-        def finish(lock: Optional[TicketLock]) -> Change[None]:
-            if lock is None:
-                return KEEP, None, None
-            lock.remove_ticket_for(ticket_number)
-            return SAVE, lock, None
-
-        self._change(conversation_id, finish)
+        self._change(conversation_id, lambda lock: remove_ticket(lock, ticket_number))
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Remove our ticket and, in the same transaction, the lock when nobody else waits."""
