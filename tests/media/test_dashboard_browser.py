@@ -70,6 +70,8 @@ def test_a_reviewer_opens_the_photo_from_its_thumbnail_and_the_views_are_audited
             with context.expect_page() as opened:
                 thumbnail.click()
             full = opened.value
+            # The new tab must finish its first navigation before it can be reloaded.
+            full.wait_for_load_state("load")
             with full.expect_response(lambda r: r.url.endswith(f"/media/{photo_id}")) as answer:
                 full.reload()
             response = answer.value
