@@ -92,15 +92,24 @@ def is_up(url: str, timeout: float = 5.0) -> bool:
         return False
 
 
+def die_with_parent(parent: int) -> None:
+    """In a freshly forked child: get SIGKILL when ``parent`` dies (exit now if it already has).
+
+    Async-signal-safe (the C library was loaded before the fork), so it may run between fork
+    and exec as well as in a forked worker that never execs.
+    """
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _child_setup(parent: int) -> Callable[[], None]:
     """Return what the child runs before exec: private umask, SIGKILL when the parent goes."""
 
     def setup() -> None:
         os.umask(0o077)
-        if _LIBC is not None:
-            _LIBC.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent:  # the supervisor died before prctl took effect
-            os._exit(1)
+        die_with_parent(parent)
 
     return setup
 

@@ -9,10 +9,8 @@ so a hung action server would otherwise hold an escalation for Rasa's default 30
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import fcntl
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any, List, Optional
@@ -20,6 +18,7 @@ from typing import Any, List, Optional
 from bot.launch import prepare_process, sessions, speedups
 from bot.launch.turn_gate import gate_agent_messages
 from bot.settings import ChannelSettings, Settings, process_settings
+from bot.supervisor import die_with_parent
 
 DEFAULT_ACTION_TIMEOUT = ChannelSettings.action_timeout
 
@@ -76,9 +75,6 @@ def hide_version_banner(token: str) -> None:
     server.create_app = create_app_without_banner
 
 
-PR_SET_PDEATHSIG = 1
-
-
 def workers_die_with_rasa() -> None:
     """Make every process this one forks (Sanic's workers, ``SANIC_WORKERS``) die with it.
 
@@ -86,19 +82,14 @@ def workers_die_with_rasa() -> None:
     that process forks: without this, a ``kill -9`` of Rasa would leave its workers holding
     the port, and the restarted Rasa could not listen.
     """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:  # pragma: no cover - not Linux
-        return
     forking: List[int] = []
 
     def before() -> None:
         forking[:] = [os.getpid()]
 
     def in_child() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if forking and os.getppid() != forking[0]:  # the parent died before prctl took effect
-            os._exit(1)
+        if forking:
+            die_with_parent(forking[0])
 
     os.register_at_fork(before=before, after_in_child=in_child)
 
